@@ -1,0 +1,56 @@
+#include "core/data/cifar10_reader.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/errors.h"
+
+namespace pbe {
+namespace {
+constexpr int64_t kPixels = 3 * 32 * 32;
+constexpr int64_t kRecord = 1 + kPixels;
+}  // namespace
+
+Dataset read_cifar10_batch(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw DataError(path + ": file not found");
+  auto bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+  if (bytes == 0 || bytes % kRecord != 0)
+    throw DataError(path + ": size " + std::to_string(bytes) +
+                    " bytes is not a whole number of 3073-byte CIFAR-10 records (truncated?)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": cannot open");
+  auto raw = torch::empty({bytes / kRecord, kRecord}, torch::kByte);
+  if (!in.read(reinterpret_cast<char*>(raw.data_ptr<uint8_t>()), bytes))
+    throw DataError(path + ": read failed");
+  Dataset out;
+  out.name = "cifar10";
+  out.num_classes = 10;
+  out.labels = raw.select(1, 0).to(torch::kLong).contiguous();
+  out.images = raw.narrow(1, 1, kPixels).reshape({-1, 3, 32, 32}).contiguous();
+  int64_t bad = out.labels.ge(10).sum().item<int64_t>();
+  if (bad > 0) {
+    int64_t row = out.labels.ge(10).nonzero()[0][0].item<int64_t>();
+    throw DataError(path + ": record " + std::to_string(row) + " has label " +
+                    std::to_string(out.labels[row].item<int64_t>()) + " (expected 0..9): corrupt");
+  }
+  return out;
+}
+
+TrainTest load_cifar10(const std::string& dir) {
+  namespace fs = std::filesystem;
+  TrainTest out;
+  std::vector<at::Tensor> images, labels;
+  for (int i = 1; i <= 5; ++i) {
+    Dataset part = read_cifar10_batch((fs::path(dir) / ("data_batch_" + std::to_string(i) + ".bin")).string());
+    images.push_back(part.images);
+    labels.push_back(part.labels);
+  }
+  out.train.name = "cifar10";
+  out.train.num_classes = 10;
+  out.train.images = torch::cat(images);
+  out.train.labels = torch::cat(labels);
+  out.test = read_cifar10_batch((fs::path(dir) / "test_batch.bin").string());
+  return out;
+}
+
+}  // namespace pbe

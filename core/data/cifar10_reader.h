@@ -1,0 +1,16 @@
+#pragma once
+#include <string>
+
+#include "core/data/dataset.h"
+
+namespace pbe {
+
+// CIFAR-10's binary format: records of 1 label byte + 3072 pixel bytes (R, G, B planes of 32x32).
+// Throws DataError naming the file for a missing file, a size that is not a whole number of
+// records, or a label outside 0..9.
+Dataset read_cifar10_batch(const std::string& path);
+
+// data_batch_1..5.bin (train) and test_batch.bin (test) from `dir`.
+TrainTest load_cifar10(const std::string& dir);
+
+}  // namespace pbe

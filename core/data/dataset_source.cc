@@ -1,0 +1,70 @@
+#include "core/data/dataset_source.h"
+
+#include <algorithm>
+
+#include "core/data/cifar10_reader.h"
+#include "core/data/idx_reader.h"
+#include "core/errors.h"
+
+namespace pbe {
+namespace {
+
+Dataset take_subset(const Dataset& d, int64_t n, uint64_t seed) {
+  if (n <= 0 || n >= d.size()) return d;
+  auto idx = std::get<0>(seeded_permutation(d.size(), seed).narrow(0, 0, n).sort());
+  return d.subset(idx);
+}
+
+}  // namespace
+
+const std::vector<std::string>& known_datasets() {
+  static const std::vector<std::string> names{"fashion-mnist", "mnist", "cifar10", "synthetic"};
+  return names;
+}
+
+std::string default_dataset_path(const std::string& name) {
+  if (name == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
+  return "";
+}
+
+DatasetInfo dataset_info(const std::string& name, int channels) {
+  DatasetInfo info;
+  if (name == "fashion-mnist") {
+    info.mean = {0.2860};
+    info.std = {0.3530};
+    info.augmentation = {2, false};
+  } else if (name == "mnist") {
+    info.mean = {0.1307};
+    info.std = {0.3081};
+    info.augmentation = {2, false};
+  } else if (name == "cifar10") {
+    info.mean = {0.4914, 0.4822, 0.4465};
+    info.std = {0.2470, 0.2435, 0.2616};
+    info.augmentation = {4, true};
+  } else {
+    info.mean.assign(channels, 0.5);
+    info.std.assign(channels, 0.25);
+  }
+  return info;
+}
+
+TrainTest load_dataset(const DatasetOptions& o) {
+  TrainTest data;
+  std::string path = o.path.empty() ? default_dataset_path(o.name) : o.path;
+  if (o.name == "synthetic") {
+    data = make_synthetic(o.synthetic);
+  } else if (path.empty()) {
+    throw ConfigError("dataset '" + o.name + "' needs a path (dataset.path)");
+  } else if (o.name == "fashion-mnist" || o.name == "mnist") {
+    data = load_idx_dataset(path, o.name);
+  } else if (o.name == "cifar10") {
+    data = load_cifar10(path);
+  } else {
+    throw ConfigError("unknown dataset '" + o.name + "'");
+  }
+  data.train = take_subset(data.train, o.train_subset, o.subset_seed);
+  data.test = take_subset(data.test, o.test_subset, o.subset_seed + 1);
+  return data;
+}
+
+}  // namespace pbe

@@ -1,0 +1,135 @@
+#include "core/data/idx_reader.h"
+
+#include <zlib.h>
+
+#include <array>
+#include <filesystem>
+#include <memory>
+
+#include "core/errors.h"
+
+namespace pbe {
+namespace {
+
+constexpr uint32_t kImagesMagic = 0x00000803;
+constexpr uint32_t kLabelsMagic = 0x00000801;
+
+// A gzFile that closes itself; reads exactly n bytes or throws DataError naming the file.
+class GzReader {
+ public:
+  explicit GzReader(const std::string& path) : path_(path) {
+    if (!std::filesystem::is_regular_file(path)) throw DataError(path + ": file not found");
+    file_ = gzopen(path.c_str(), "rb");
+    if (!file_) throw DataError(path + ": cannot open");
+    gzbuffer(file_, 1 << 20);
+  }
+  ~GzReader() {
+    if (file_) gzclose(file_);
+  }
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
+
+  void read(void* dst, size_t n, const char* what) {
+    size_t done = 0;
+    auto* out = static_cast<unsigned char*>(dst);
+    while (done < n) {
+      unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
+      int got = gzread(file_, out + done, chunk);
+      if (got < 0) throw DataError(path_ + ": corrupt data while reading " + what + ": " + error());
+      if (got == 0) {
+        throw DataError(path_ + ": truncated: expected " + std::to_string(n) + " bytes of " + what +
+                        ", got " + std::to_string(done));
+      }
+      done += static_cast<size_t>(got);
+    }
+  }
+
+  uint32_t read_u32_be(const char* what) {
+    std::array<unsigned char, 4> b{};
+    read(b.data(), 4, what);
+    return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+  }
+
+  // Throws unless the stream is at its end (trailing bytes mean the header lies).
+  void expect_end() {
+    unsigned char extra;
+    int got = gzread(file_, &extra, 1);
+    if (got < 0) throw DataError(path_ + ": corrupt data at end of file: " + error());
+    if (got > 0) throw DataError(path_ + ": more data than the header's counts say");
+  }
+
+ private:
+  std::string error() {
+    int code = 0;
+    const char* msg = gzerror(file_, &code);
+    return msg ? msg : "unknown zlib error";
+  }
+  std::string path_;
+  gzFile file_ = nullptr;
+};
+
+void check_magic(uint32_t magic, uint32_t expected, const std::string& path) {
+  if (magic != expected) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, ": bad magic number 0x%08x (expected 0x%08x)", magic, expected);
+    throw DataError(path + buf + ": not an IDX file of this kind");
+  }
+}
+
+std::string find_file(const std::string& dir, const std::string& stem) {
+  for (const char* ext : {".gz", ""}) {
+    std::string p = (std::filesystem::path(dir) / (stem + ext)).string();
+    if (std::filesystem::is_regular_file(p)) return p;
+  }
+  throw DataError((std::filesystem::path(dir) / (stem + ".gz")).string() + ": file not found");
+}
+
+}  // namespace
+
+at::Tensor read_idx_images(const std::string& path) {
+  GzReader in(path);
+  check_magic(in.read_u32_be("header"), kImagesMagic, path);
+  uint32_t n = in.read_u32_be("header"), rows = in.read_u32_be("header"),
+           cols = in.read_u32_be("header");
+  if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096)
+    throw DataError(path + ": implausible image size " + std::to_string(rows) + "x" +
+                    std::to_string(cols));
+  auto images = torch::empty({int64_t{n}, 1, int64_t{rows}, int64_t{cols}}, torch::kByte);
+  in.read(images.data_ptr<uint8_t>(), size_t{n} * rows * cols, "pixel data");
+  in.expect_end();
+  return images;
+}
+
+at::Tensor read_idx_labels(const std::string& path) {
+  GzReader in(path);
+  check_magic(in.read_u32_be("header"), kLabelsMagic, path);
+  uint32_t n = in.read_u32_be("header");
+  auto raw = torch::empty({int64_t{n}}, torch::kByte);
+  in.read(raw.data_ptr<uint8_t>(), n, "labels");
+  in.expect_end();
+  return raw.to(torch::kLong);
+}
+
+TrainTest load_idx_dataset(const std::string& dir, const std::string& name, int num_classes) {
+  TrainTest out;
+  struct Split {
+    Dataset* set;
+    const char* prefix;
+  };
+  for (auto [set, prefix] : {Split{&out.train, "train"}, Split{&out.test, "t10k"}}) {
+    std::string images_path = find_file(dir, std::string(prefix) + "-images-idx3-ubyte");
+    std::string labels_path = find_file(dir, std::string(prefix) + "-labels-idx1-ubyte");
+    set->name = name;
+    set->num_classes = num_classes;
+    set->images = read_idx_images(images_path);
+    set->labels = read_idx_labels(labels_path);
+    if (set->images.size(0) != set->labels.size(0))
+      throw DataError(labels_path + ": " + std::to_string(set->labels.size(0)) +
+                      " labels but " + images_path + " has " +
+                      std::to_string(set->images.size(0)) + " images");
+    set->validate(labels_path);
+  }
+  return out;
+}
+
+}  // namespace pbe

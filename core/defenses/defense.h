@@ -1,0 +1,49 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include "core/data/augmentation.h"
+#include "core/data/dataset.h"
+#include "core/models/classifier.h"
+#include "core/training/progress.h"
+#include "core/training/trainer.h"
+#include "distributed/process_group.h"
+
+namespace pbe {
+
+// What a defense may use. It never sees the poison mask or the test set (curves come through
+// `evaluate`, which the runner supplies for the record).
+struct DefenseContext {
+  const Dataset& poisoned_train;  // The training set as the defender holds it.
+  const Dataset& clean_extra;     // Clean extra data (empty unless clean_fraction() > 0).
+  Augmentation augmentation;      // The dataset's usual training augmentation.
+  ProcessGroup& group;
+  uint64_t seed = 0;
+  EvalFn evaluate;                // For per-epoch curves; may be empty.
+  ProgressFn progress;
+};
+
+struct DefenseResult {
+  TrainCurve curve;
+};
+
+// A backdoor defense: purifies `model` in place. Every rank of the group calls purify together.
+class Defense {
+ public:
+  virtual ~Defense() = default;
+  virtual std::string name() const = 0;
+  // Size of the clean extra set this defense needs, as a fraction of the training set size.
+  virtual double clean_fraction() const { return 0.0; }
+  // Work estimate for planning: training images x epochs for a training set of `train_size`.
+  virtual double estimated_image_epochs(int64_t train_size) const { return 0.0; }
+  virtual DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const = 0;
+};
+
+// "none": the model as the attacker left it (the "before" column).
+class NoDefense final : public Defense {
+ public:
+  std::string name() const override { return "none"; }
+  DefenseResult purify(ClassifierImpl&, const DefenseContext&) const override { return {}; }
+};
+
+}  // namespace pbe

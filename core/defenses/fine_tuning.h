@@ -1,0 +1,29 @@
+#pragma once
+#include "core/defenses/defense.h"
+
+namespace pbe {
+
+// FT: plain fine-tuning of the infected model on the clean extra set (BackdoorBench's "ft").
+struct FineTuningOptions {
+  double clean_fraction = 0.05;  // Clean extra set size / training set size. Default: 0.05
+  int epochs = 10;               // Default: 10
+  int64_t batch_size = 128;      // Global batch. Default: 128
+  double lr = 0.01;              // Default: 0.01
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  LrSchedule schedule = LrSchedule::kCosine;
+};
+
+class FineTuning final : public Defense {
+ public:
+  explicit FineTuning(const FineTuningOptions& options);
+  std::string name() const override { return "ft"; }
+  double clean_fraction() const override { return options_.clean_fraction; }
+  double estimated_image_epochs(int64_t train_size) const override;
+  DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
+
+ private:
+  FineTuningOptions options_;
+};
+
+}  // namespace pbe

@@ -1,0 +1,44 @@
+#include "core/metrics/evaluation.h"
+
+#include "core/training/data_parallel.h"
+
+namespace pbe {
+
+at::Tensor predict(ClassifierImpl& model, const at::Tensor& images_u8, ProcessGroup& group,
+                   const ImageTransform& transform, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  const int64_t n = images_u8.size(0);
+  const int64_t chunk = (n + group.size() - 1) / group.size();
+  const int64_t begin = std::min(n, chunk * group.rank()), end = std::min(n, begin + chunk);
+  auto local = torch::full({chunk}, -1, torch::kLong);
+  for (int64_t b = begin; b < end; b += batch_size) {
+    const int64_t len = std::min(batch_size, end - b);
+    auto x = to_float(images_u8.narrow(0, b, len));
+    if (transform) x = transform(x);
+    local.narrow(0, b - begin, len).copy_(model.forward(x).argmax(1));
+  }
+  model.train(was_training);
+  return group.allgather(local).reshape(-1).narrow(0, 0, n);
+}
+
+BackdoorMetrics evaluate_backdoor(ClassifierImpl& model, const Dataset& test, const Attack& attack,
+                                  ProcessGroup& group) {
+  BackdoorMetrics m;
+  auto clean_pred = predict(model, test.images, group);
+  m.acc_denominator = test.size();
+  m.acc = clean_pred.eq(test.labels).to(torch::kDouble).mean().item<double>();
+  if (attack.is_clean()) return m;
+  auto rows = attack.asr_mask(test.labels).nonzero().squeeze(1);
+  m.asr_denominator = rows.numel();
+  if (rows.numel() == 0) return m;
+  auto y = test.labels.index_select(0, rows);
+  auto pred = predict(model, test.images.index_select(0, rows), group,
+                      [&](const at::Tensor& x) { return attack.apply_trigger(x); });
+  m.asr = pred.eq(attack.target_labels(y, test.num_classes)).to(torch::kDouble).mean().item<double>();
+  m.ra = pred.eq(y).to(torch::kDouble).mean().item<double>();
+  return m;
+}
+
+}  // namespace pbe

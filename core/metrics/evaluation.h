@@ -1,0 +1,34 @@
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <limits>
+
+#include "core/attacks/attack.h"
+#include "core/data/dataset.h"
+#include "core/models/classifier.h"
+#include "distributed/process_group.h"
+
+namespace pbe {
+
+using ImageTransform = std::function<at::Tensor(const at::Tensor&)>;
+
+// Predicted labels (int64 [N]) for uint8 images, identical on every rank: each rank classifies
+// its contiguous shard in eval mode, the shards are all-gathered. `transform` (e.g. a trigger)
+// is applied to the float images first.
+at::Tensor predict(ClassifierImpl& model, const at::Tensor& images_u8, ProcessGroup& group,
+                   const ImageTransform& transform = {}, int64_t batch_size = 512);
+
+// ACC, ASR and RA as shared/docs/metrics.md defines them. For a clean model (no trigger) ASR and
+// RA are NaN.
+struct BackdoorMetrics {
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  double acc = kNaN, asr = kNaN, ra = kNaN;
+  int64_t acc_denominator = 0;  // test samples
+  int64_t asr_denominator = 0;  // triggered test samples counted for ASR/RA
+};
+
+BackdoorMetrics evaluate_backdoor(ClassifierImpl& model, const Dataset& test, const Attack& attack,
+                                  ProcessGroup& group);
+
+}  // namespace pbe

@@ -1,0 +1,49 @@
+#include "core/models/classifier.h"
+
+#include <torch/torch.h>
+
+#include "core/errors.h"
+#include "core/models/preact_resnet.h"
+#include "core/models/small_cnn.h"
+
+namespace pbe {
+
+const std::vector<std::string>& known_models() {
+  static const std::vector<std::string> names{"small-cnn", "preact-resnet18"};
+  return names;
+}
+
+Classifier make_model(const ModelOptions& o) {
+  if (o.in_channels <= 0 || o.num_classes < 2 || o.image_size < 4)
+    throw ConfigError("model '" + o.name + "': bad input shape or class count");
+  if (static_cast<int>(o.mean.size()) != o.in_channels || o.std.size() != o.mean.size())
+    throw ConfigError("model '" + o.name + "': normalisation has " + std::to_string(o.mean.size()) +
+                      " channels, input has " + std::to_string(o.in_channels));
+  if (o.name == "small-cnn") return std::make_shared<SmallCnn>(o);
+  if (o.name == "preact-resnet18") return std::make_shared<PreActResNet18>(o);
+  throw ConfigError("unknown model '" + o.name + "'");
+}
+
+void copy_model_state(ClassifierImpl& from, ClassifierImpl& to) {
+  torch::NoGradGuard no_grad;
+  auto src_p = from.parameters(), dst_p = to.parameters();
+  auto src_b = from.buffers(), dst_b = to.buffers();
+  TORCH_INTERNAL_ASSERT(src_p.size() == dst_p.size() && src_b.size() == dst_b.size());
+  for (size_t i = 0; i < src_p.size(); ++i) dst_p[i].copy_(src_p[i]);
+  for (size_t i = 0; i < src_b.size(); ++i) dst_b[i].copy_(src_b[i]);
+}
+
+Classifier clone_model(ClassifierImpl& model, const ModelOptions& options) {
+  Classifier copy = make_model(options);
+  copy_model_state(model, *copy);
+  copy->train(model.is_training());
+  return copy;
+}
+
+int64_t parameter_count(ClassifierImpl& model) {
+  int64_t n = 0;
+  for (const auto& p : model.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace pbe

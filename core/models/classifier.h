@@ -1,0 +1,40 @@
+#pragma once
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pbe {
+
+// Every model takes float images in [0, 1] and normalises inside, so attacks and adversarial
+// examples work in pixel space. features() is the penultimate layer (probes read it).
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor features(const torch::Tensor& images) = 0;
+  virtual torch::Tensor head(const torch::Tensor& features) = 0;
+  torch::Tensor forward(const torch::Tensor& images) { return head(features(images)); }
+};
+using Classifier = std::shared_ptr<ClassifierImpl>;
+
+// What a model is built from; parsed from the spec's `model:` block plus the dataset's shape.
+struct ModelOptions {
+  std::string name = "small-cnn";  // small-cnn | preact-resnet18
+  int in_channels = 1;
+  int image_size = 28;             // Height = width.
+  int num_classes = 10;
+  std::vector<double> mean{0.5};   // Per-channel normalisation (the dataset's).
+  std::vector<double> std{0.5};
+  int width = 32;                  // small-cnn: channels of the first conv block. Default: 32
+};
+
+const std::vector<std::string>& known_models();
+// Builds a freshly initialised model; the caller seeds torch first. Throws ConfigError.
+Classifier make_model(const ModelOptions& options);
+// Copies parameters and buffers of `from` into `to` (same architecture).
+void copy_model_state(ClassifierImpl& from, ClassifierImpl& to);
+// A new model of the same options holding a copy of `model`'s state.
+Classifier clone_model(ClassifierImpl& model, const ModelOptions& options);
+int64_t parameter_count(ClassifierImpl& model);
+
+}  // namespace pbe

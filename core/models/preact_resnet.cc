@@ -1,0 +1,51 @@
+#include "core/models/preact_resnet.h"
+
+namespace pbe {
+
+PreActBlockImpl::PreActBlockImpl(int64_t in, int64_t out, int64_t stride) {
+  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(in));
+  conv1_ = register_module(
+      "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
+  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(out));
+  conv2_ = register_module(
+      "conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)));
+  if (stride != 1 || in != out) {
+    shortcut_ = register_module(
+        "shortcut", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
+  }
+}
+
+torch::Tensor PreActBlockImpl::forward(const torch::Tensor& x) {
+  auto out = torch::relu(bn1_(x));
+  auto skip = shortcut_ ? shortcut_(out) : x;
+  out = conv1_(out);
+  out = conv2_(torch::relu(bn2_(out)));
+  return out + skip;
+}
+
+PreActResNet18::PreActResNet18(const ModelOptions& o) {
+  normalize_ = register_module("normalize", Normalize(o.mean, o.std));
+  stem_ = register_module(
+      "stem", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, 64, 3).padding(1).bias(false)));
+  torch::nn::Sequential stages;
+  int64_t in = 64;
+  for (int64_t width : {64, 128, 256, 512}) {
+    int64_t stride = width == 64 ? 1 : 2;
+    stages->push_back(PreActBlock(in, width, stride));
+    stages->push_back(PreActBlock(width, width, 1));
+    in = width;
+  }
+  stages_ = register_module("stages", stages);
+  bn_ = register_module("bn", torch::nn::BatchNorm2d(512));
+  out_ = register_module("out", torch::nn::Linear(512, o.num_classes));
+}
+
+torch::Tensor PreActResNet18::features(const torch::Tensor& images) {
+  auto x = stages_->forward(stem_(normalize_(images)));
+  x = torch::relu(bn_(x));
+  return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+}
+
+torch::Tensor PreActResNet18::head(const torch::Tensor& features) { return out_(features); }
+
+}  // namespace pbe

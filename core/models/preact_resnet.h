@@ -1,0 +1,37 @@
+#pragma once
+#include <torch/torch.h>
+
+#include "core/models/classifier.h"
+#include "core/models/normalize.h"
+
+namespace pbe {
+
+// Pre-activation ResNet-18 (He et al. 2016) as used by BackdoorBench and the PBE paper:
+// 3x3 stem, four stages of two pre-activation basic blocks (64-128-256-512), global average pool.
+// Works for any channel count and image size >= 8.
+class PreActBlockImpl : public torch::nn::Module {
+ public:
+  PreActBlockImpl(int64_t in, int64_t out, int64_t stride);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, shortcut_{nullptr};
+};
+TORCH_MODULE(PreActBlock);
+
+class PreActResNet18 final : public ClassifierImpl {
+ public:
+  explicit PreActResNet18(const ModelOptions& options);
+  torch::Tensor features(const torch::Tensor& images) override;
+  torch::Tensor head(const torch::Tensor& features) override;
+
+ private:
+  Normalize normalize_{nullptr};
+  torch::nn::Conv2d stem_{nullptr};
+  torch::nn::Sequential stages_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+  torch::nn::Linear out_{nullptr};
+};
+
+}  // namespace pbe

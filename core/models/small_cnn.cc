@@ -1,0 +1,33 @@
+#include "core/models/small_cnn.h"
+
+namespace pbe {
+namespace {
+torch::nn::Conv2dOptions conv3x3(int64_t in, int64_t out) {
+  return torch::nn::Conv2dOptions(in, out, 3).padding(1);
+}
+}  // namespace
+
+SmallCnn::SmallCnn(const ModelOptions& o) {
+  const int64_t w = o.width;
+  normalize_ = register_module("normalize", Normalize(o.mean, o.std));
+  conv1_ = register_module("conv1", torch::nn::Conv2d(conv3x3(o.in_channels, w)));
+  conv2_ = register_module("conv2", torch::nn::Conv2d(conv3x3(w, w)));
+  conv3_ = register_module("conv3", torch::nn::Conv2d(conv3x3(w, 2 * w)));
+  conv4_ = register_module("conv4", torch::nn::Conv2d(conv3x3(2 * w, 2 * w)));
+  const int64_t spatial = (o.image_size / 2) / 2;
+  fc_ = register_module("fc", torch::nn::Linear(2 * w * spatial * spatial, 128));
+  out_ = register_module("out", torch::nn::Linear(128, o.num_classes));
+}
+
+torch::Tensor SmallCnn::features(const torch::Tensor& images) {
+  auto x = normalize_(images);
+  x = torch::relu(conv2_(torch::relu(conv1_(x))));
+  x = torch::max_pool2d(x, 2);
+  x = torch::relu(conv4_(torch::relu(conv3_(x))));
+  x = torch::max_pool2d(x, 2);
+  return torch::relu(fc_(x.flatten(1)));
+}
+
+torch::Tensor SmallCnn::head(const torch::Tensor& features) { return out_(features); }
+
+}  // namespace pbe

@@ -1,0 +1,23 @@
+#pragma once
+#include <torch/torch.h>
+
+#include "core/models/classifier.h"
+#include "core/models/normalize.h"
+
+namespace pbe {
+
+// Four 3x3 convolutions in two pooled blocks, then FC-128 and the classifier. No batch norm and
+// no dropout, so data-parallel training is exactly rank-count independent.
+class SmallCnn final : public ClassifierImpl {
+ public:
+  explicit SmallCnn(const ModelOptions& options);
+  torch::Tensor features(const torch::Tensor& images) override;
+  torch::Tensor head(const torch::Tensor& features) override;
+
+ private:
+  Normalize normalize_{nullptr};
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
+  torch::nn::Linear fc_{nullptr}, out_{nullptr};
+};
+
+}  // namespace pbe

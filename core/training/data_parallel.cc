@@ -1,0 +1,60 @@
+#include "core/training/data_parallel.h"
+
+namespace pbe {
+
+std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size) {
+  const int64_t base = n / size, extra = n % size;
+  const int64_t begin = rank * base + std::min<int64_t>(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+void broadcast_model(ClassifierImpl& model, ProcessGroup& group) {
+  if (group.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> state;
+  for (auto& p : model.parameters()) state.push_back(p);
+  for (auto& b : model.buffers()) state.push_back(b);
+  std::vector<torch::Tensor> flat_parts;
+  std::vector<torch::Tensor> float_state, other_state;
+  for (auto& t : state) (t.scalar_type() == torch::kFloat ? float_state : other_state).push_back(t);
+  if (!float_state.empty()) {
+    std::vector<torch::Tensor> views;
+    for (auto& t : float_state) views.push_back(t.reshape(-1));
+    auto flat = torch::cat(views);
+    group.broadcast(flat, 0);
+    int64_t offset = 0;
+    for (auto& t : float_state) {
+      t.copy_(flat.narrow(0, offset, t.numel()).view_as(t));
+      offset += t.numel();
+    }
+  }
+  for (auto& t : other_state) {  // e.g. BatchNorm's int64 num_batches_tracked
+    auto c = t.contiguous().clone();
+    group.broadcast(c, 0);
+    t.copy_(c);
+  }
+}
+
+void allreduce_gradients(ClassifierImpl& model, ProcessGroup& group) {
+  if (group.size() == 1) return;
+  auto params = model.parameters();
+  std::vector<torch::Tensor> views;
+  views.reserve(params.size());
+  for (auto& p : params) {
+    views.push_back(p.grad().defined() ? p.grad().reshape(-1) : torch::zeros({p.numel()}, p.options()));
+  }
+  auto flat = torch::cat(views);
+  group.allreduce(flat, ReduceOp::kSum);
+  int64_t offset = 0;
+  for (auto& p : params) {
+    auto g = flat.narrow(0, offset, p.numel()).view_as(p);
+    if (p.grad().defined()) {
+      p.mutable_grad().copy_(g);
+    } else {
+      p.mutable_grad() = g.clone();
+    }
+    offset += p.numel();
+  }
+}
+
+}  // namespace pbe

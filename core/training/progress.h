@@ -1,0 +1,19 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace pbe {
+
+// One step of long work, reported by core/ to whoever shows progress (the launcher, rank 0).
+struct ProgressEvent {
+  std::string phase;    // e.g. "train", "finetune"
+  int epoch = 0;        // 0-based
+  int epochs = 0;
+  int64_t batch = 0;    // 1-based batches done in this epoch
+  int64_t batches = 0;
+  int64_t images = 0;   // images processed so far in this phase (global, all ranks)
+};
+using ProgressFn = std::function<void(const ProgressEvent&)>;
+
+}  // namespace pbe

@@ -1,0 +1,99 @@
+#include "core/training/trainer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "core/errors.h"
+#include "core/training/data_parallel.h"
+
+namespace pbe {
+namespace {
+
+uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b = 0) {
+  // splitmix64 over the tuple, so (seed, epoch, batch) streams never collide.
+  uint64_t x = seed ^ (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+double learning_rate(const TrainOptions& o, int epoch) {
+  switch (o.schedule) {
+    case LrSchedule::kConstant: return o.lr;
+    case LrSchedule::kCosine:
+      return o.lr * 0.5 * (1.0 + std::cos(M_PI * epoch / std::max(1, o.epochs)));
+    case LrSchedule::kMultiStep: {
+      double lr = o.lr;
+      for (int m : o.milestones)
+        if (epoch >= m) lr *= o.gamma;
+      return lr;
+    }
+  }
+  return o.lr;
+}
+
+TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const TrainOptions& o,
+                            ProcessGroup& group, const EvalFn& evaluate, const ProgressFn& progress) {
+  using Clock = std::chrono::steady_clock;
+  broadcast_model(model, group);
+  torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(o.lr)
+                                                      .momentum(o.momentum)
+                                                      .weight_decay(o.weight_decay));
+  const int64_t n = data.size();
+  const int64_t batches = (n + o.batch_size - 1) / o.batch_size;
+  TrainCurve curve;
+  int64_t images_done = 0;
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    const auto start = Clock::now();
+    const double lr = learning_rate(o, epoch);
+    for (auto& g : optimizer.param_groups())
+      static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
+    model.train();
+    auto order = seeded_permutation(n, mix_seed(o.seed, epoch));
+    auto stats = torch::zeros({3}, torch::kDouble);  // loss sum, correct, count
+    for (int64_t b = 0; b < batches; ++b) {
+      const int64_t begin = b * o.batch_size, global = std::min(o.batch_size, n - begin);
+      auto [lo, hi] = shard_range(global, group.rank(), group.size());
+      optimizer.zero_grad();
+      if (hi > lo) {
+        auto idx = order.narrow(0, begin + lo, hi - lo);
+        auto x = to_float(data.images.index_select(0, idx));
+        if (o.augmentation.enabled()) {
+          auto draws = draw_augmentation(o.augmentation, global, mix_seed(o.seed, epoch, b + 1));
+          x = apply_augmentation(x, o.augmentation, draws.slice(lo, hi));
+        }
+        auto y = data.labels.index_select(0, idx);
+        auto logits = model.forward(x);
+        auto loss_sum = torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+        (loss_sum / static_cast<double>(global)).backward();
+        stats[0] += loss_sum.item<double>();
+        stats[1] += logits.argmax(1).eq(y).sum().item<double>();
+        stats[2] += static_cast<double>(hi - lo);
+      }
+      allreduce_gradients(model, group);
+      optimizer.step();
+      images_done += global;
+      if (progress) progress({o.phase, epoch, o.epochs, b + 1, batches, images_done});
+    }
+    group.allreduce(stats, ReduceOp::kSum);
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.lr = lr;
+    rec.loss = stats[0].item<double>() / std::max(1.0, stats[2].item<double>());
+    rec.train_acc = stats[1].item<double>() / std::max(1.0, stats[2].item<double>());
+    if (!std::isfinite(rec.loss))
+      throw RunError(o.phase + ": loss is " + std::to_string(rec.loss) + " at epoch " +
+                     std::to_string(epoch) + " (diverged; lower the learning rate)");
+    if (evaluate && o.eval_every > 0 && ((epoch + 1) % o.eval_every == 0 || epoch + 1 == o.epochs))
+      rec.eval = evaluate(model);
+    rec.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    curve.push_back(rec);
+  }
+  model.eval();
+  return curve;
+}
+
+}  // namespace pbe

@@ -1,0 +1,56 @@
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/data/augmentation.h"
+#include "core/data/dataset.h"
+#include "core/models/classifier.h"
+#include "core/training/progress.h"
+#include "distributed/process_group.h"
+
+namespace pbe {
+
+enum class LrSchedule { kConstant, kCosine, kMultiStep };
+
+// SGD training recipe. Defaults follow BackdoorBench's small-model recipes.
+struct TrainOptions {
+  int epochs = 10;
+  int64_t batch_size = 128;   // GLOBAL batch: split over the group's ranks.
+  double lr = 0.01;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  LrSchedule schedule = LrSchedule::kCosine;
+  std::vector<int> milestones;  // kMultiStep: epochs where lr *= gamma.
+  double gamma = 0.1;
+  Augmentation augmentation;    // Training augmentation (the dataset's by default).
+  uint64_t seed = 0;            // Shuffling and augmentation draws.
+  int eval_every = 1;           // Evaluate (the curve's acc/asr) every this many epochs; 0 = never.
+  std::string phase = "train";  // Name shown in progress.
+};
+
+// Evaluation the trainer calls at epoch ends for the curves (e.g. clean accuracy and ASR).
+struct EvalPoint {
+  double acc = std::numeric_limits<double>::quiet_NaN();
+  double asr = std::numeric_limits<double>::quiet_NaN();
+};
+using EvalFn = std::function<EvalPoint(ClassifierImpl&)>;
+
+// One row per epoch.
+struct EpochRecord {
+  int epoch = 0;
+  double lr = 0, loss = 0, train_acc = 0, seconds = 0;
+  EvalPoint eval;
+};
+using TrainCurve = std::vector<EpochRecord>;
+
+double learning_rate(const TrainOptions& options, int epoch);
+
+// Data-parallel SGD: rank 0's weights are broadcast first; each global batch of the seeded epoch
+// permutation is split over the ranks and the gradients all-reduced, so the model after training
+// is the same on any rank count (up to float summation order). Throws RunError on a non-finite loss.
+TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const TrainOptions& options,
+                            ProcessGroup& group, const EvalFn& evaluate = {},
+                            const ProgressFn& progress = {});
+
+}  // namespace pbe

@@ -1,0 +1,79 @@
+#include "distributed/world.h"
+
+#include <cstdlib>
+
+#include "distributed/mpi_check.h"
+#include "distributed/mpi_process_group.h"
+#include "distributed/single_process_group.h"
+
+namespace pbe {
+
+std::string mpi_error_string(int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(code, text, &len) != MPI_SUCCESS) return "MPI error " + std::to_string(code);
+  return std::string(text, len);
+}
+
+World::World(int* argc, char*** argv) {
+  int initialized = 0;
+  PBE_MPI_CHECK(MPI_Initialized(&initialized));
+  if (!initialized) {
+    int provided = 0;
+    PBE_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+    owns_mpi_ = true;
+  }
+  // Errors come back as return codes so PBE_MPI_CHECK can report them with context.
+  PBE_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  PBE_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+  PBE_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+  MPI_Comm node_comm;
+  PBE_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL,
+                                    &node_comm));
+  PBE_MPI_CHECK(MPI_Comm_rank(node_comm, &local_rank_));
+  PBE_MPI_CHECK(MPI_Comm_size(node_comm, &local_size_));
+  PBE_MPI_CHECK(MPI_Comm_free(&node_comm));
+}
+
+World::~World() {
+  if (!owns_mpi_) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+std::vector<std::string> World::hostnames() const {
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int len = 0;
+  PBE_MPI_CHECK(MPI_Get_processor_name(name, &len));
+  std::vector<char> all(static_cast<size_t>(size_) * MPI_MAX_PROCESSOR_NAME);
+  PBE_MPI_CHECK(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(),
+                              MPI_MAX_PROCESSOR_NAME, MPI_CHAR, MPI_COMM_WORLD));
+  std::vector<std::string> out;
+  for (int r = 0; r < size_; ++r) out.emplace_back(all.data() + static_cast<size_t>(r) * MPI_MAX_PROCESSOR_NAME);
+  return out;
+}
+
+std::string World::mpi_library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int len = 0;
+  if (MPI_Get_library_version(text, &len) != MPI_SUCCESS) return "unknown";
+  std::string s(text, len);
+  auto nl = s.find_first_of("\n,");
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+std::unique_ptr<ProcessGroup> World::make_process_group() const {
+  if (size_ == 1) return std::make_unique<SingleProcessGroup>();
+  return std::make_unique<MpiProcessGroup>(MPI_COMM_WORLD);
+}
+
+void World::abort(int exit_code) const {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized && size_ > 1) MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::exit(exit_code);
+}
+
+}  // namespace pbe

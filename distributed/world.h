@@ -1,0 +1,47 @@
+#pragma once
+#include <mpi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "distributed/process_group.h"
+
+namespace pbe {
+
+// MPI's lifetime (RAII) and where this process stands in the job. Works under mpirun/srun and as
+// an MPI singleton (plain `pbe_dist ...`). Exactly one World per process, created first in main().
+class World {
+ public:
+  World(int* argc, char*** argv);
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  // Rank and rank count among the processes on this host (shared-memory split of the world).
+  int local_rank() const { return local_rank_; }
+  int local_size() const { return local_size_; }
+  MPI_Comm comm() const { return MPI_COMM_WORLD; }
+
+  // One hostname per rank, gathered over the world (collective).
+  std::vector<std::string> hostnames() const;
+  // MPI library version string.
+  static std::string mpi_library_version();
+
+  // A process group over the whole world: single-process for one rank, MPI otherwise.
+  std::unique_ptr<ProcessGroup> make_process_group() const;
+
+  // Ends every rank of the job (MPI_Abort); used when one rank fails so no rank hangs.
+  [[noreturn]] void abort(int exit_code) const;
+
+ private:
+  bool owns_mpi_ = false;
+  int rank_ = 0;
+  int size_ = 1;
+  int local_rank_ = 0;
+  int local_size_ = 1;
+};
+
+}  // namespace pbe

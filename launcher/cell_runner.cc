@@ -1,0 +1,196 @@
+#include "launcher/cell_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "core/errors.h"
+#include "core/metrics/evaluation.h"
+#include "core/metrics/formulas.h"
+#include "core/models/classifier.h"
+#include "core/training/trainer.h"
+
+namespace pbe {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string percent(double v) { return std::isnan(v) ? "-" : fmt::format("{:.2f}%", 100 * v); }
+
+Columns to_columns(const TrainCurve& curve) {
+  Columns c{{"epoch", {}}, {"lr", {}}, {"loss", {}}, {"train_acc", {}}, {"seconds", {}},
+            {"acc", {}},   {"asr", {}}};
+  for (const auto& r : curve) {
+    c[0].second.push_back(r.epoch);
+    c[1].second.push_back(r.lr);
+    c[2].second.push_back(r.loss);
+    c[3].second.push_back(r.train_acc);
+    c[4].second.push_back(r.seconds);
+    c[5].second.push_back(r.eval.acc);
+    c[6].second.push_back(r.eval.asr);
+  }
+  return c;
+}
+
+template <class T>
+std::vector<T> to_vector(const torch::Tensor& t) {
+  auto c = t.contiguous();
+  return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
+}
+
+MatrixRow make_row(const CellKey& key, const std::string& defense, Status status,
+                   const std::string& error, double seconds) {
+  MatrixRow row;
+  row.dataset = key.dataset;
+  row.model = key.model;
+  row.attack = key.attack;
+  row.seed = key.seed;
+  row.defense = defense;
+  row.status = to_string(status);
+  row.error = error;
+  row.seconds = seconds;
+  return row;
+}
+
+}  // namespace
+
+uint64_t derive_seed(int seed, const std::string& purpose) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a of the purpose, mixed with the seed
+  for (unsigned char c : purpose) h = (h ^ c) * 1099511628211ULL;
+  return h ^ (static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL);
+}
+
+CellRunner::CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group,
+                       ResultStore* store, ProgressReporter& progress)
+    : spec_(spec), data_(data), group_(group), store_(store), progress_(progress) {}
+
+std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
+  const CellKey& key = cell.key;
+  const Attack& attack = *cell.attack->attack;
+  const Dataset& train = data_.train;
+  const Dataset& test = data_.test;
+  std::vector<MatrixRow> rows;
+
+  ModelOptions model_options;
+  model_options.name = spec_.model;
+  model_options.in_channels = static_cast<int>(train.channels());
+  model_options.image_size = static_cast<int>(train.height());
+  model_options.num_classes = train.num_classes;
+  model_options.width = spec_.model_width;
+  auto info = dataset_info(spec_.dataset.name, model_options.in_channels);
+  model_options.mean = info.mean;
+  model_options.std = info.std;
+
+  EvalFn eval_curve = [&](ClassifierImpl& m) {
+    auto r = evaluate_backdoor(m, test, attack, group_);
+    return EvalPoint{r.acc, r.asr};
+  };
+
+  // 1. The infected (or clean) model.
+  const auto attack_start = Clock::now();
+  AttackRecord arec;
+  arec.options = cell.attack->options;
+  BackdoorMetrics before;
+  Classifier model;
+  PoisonedDataset poisoned;  // The defender's training set: poisoned, the mask unknown to it.
+  try {
+    poisoned = attack.poison(train, derive_seed(key.seed, "poison"));
+    torch::manual_seed(derive_seed(key.seed, "init"));
+    model = make_model(model_options);
+    TrainOptions t = spec_.training;
+    t.seed = derive_seed(key.seed, "train");
+    t.phase = "train";
+    TrainCurve curve = train_classifier(*model, poisoned.data, t, group_, eval_curve, progress_.callback());
+    before = evaluate_backdoor(*model, test, attack, group_);
+    arec.curve = to_columns(curve);
+    arec.poison_mask = to_vector<uint8_t>(poisoned.poison_mask.to(torch::kByte));
+    arec.metrics = {{"acc", before.acc},
+                    {"asr", before.asr},
+                    {"ra", before.ra},
+                    {"acc_denominator", static_cast<double>(before.acc_denominator)},
+                    {"asr_denominator", static_cast<double>(before.asr_denominator)},
+                    {"poison_count", poisoned.poison_mask.sum().item<double>()},
+                    {"train_size", static_cast<double>(train.size())}};
+    if (!attack.is_clean()) {
+      arec.channels = train.channels();
+      arec.height = train.height();
+      arec.width = train.width();
+      arec.trigger_pattern = to_vector<float>(attack.trigger_pattern(arec.channels, arec.height, arec.width));
+      arec.trigger_mask = to_vector<float>(attack.trigger_mask(arec.height, arec.width));
+    }
+    spdlog::info("cell {}/{} {} seed {}: trained: ACC {:.2f}% ASR {}", cell.index + 1,
+                 spec_.attacks.size() * spec_.seeds.size(), key.attack, key.seed, 100 * before.acc,
+                 percent(before.asr));
+  } catch (const RunError& e) {
+    arec.status = Status::kFailed;
+    arec.error = e.what();
+    spdlog::error("cell {} seed {}: attack training failed: {}", key.attack, key.seed, e.what());
+  }
+  arec.seconds = since(attack_start);
+  if (store_) store_->write_attack(key, arec);
+
+  if (arec.status == Status::kFailed) {
+    for (const auto& d : spec_.defenses) {
+      auto row = make_row(key, d.id, Status::kFailed, "attack failed: " + arec.error, 0);
+      if (store_) store_->append_matrix_row(row);
+      rows.push_back(row);
+    }
+    return rows;
+  }
+
+  // 2. Each defense on a copy of the infected model.
+  const auto order = seeded_permutation(train.size(), derive_seed(key.seed, "clean-extra"));
+  for (size_t di = 0; di < spec_.defenses.size(); ++di) {
+    const DefenseEntry& d = spec_.defenses[di];
+    const auto start = Clock::now();
+    DefenseRecord drec;
+    drec.options = d.options;
+    MatrixRow row;
+    try {
+      const auto n_clean = static_cast<int64_t>(std::llround(d.defense->clean_fraction() * train.size()));
+      // The defender's clean extra data: a seeded subset of the CLEAN training set.
+      Dataset clean_extra = train.subset(order.narrow(0, 0, n_clean));
+      Classifier purified = clone_model(*model, model_options);
+      DefenseContext ctx{poisoned.data, clean_extra, spec_.training.augmentation, group_,
+                         derive_seed(key.seed, "defense/" + d.id), eval_curve, progress_.callback()};
+      DefenseResult result = d.defense->purify(*purified, ctx);
+      auto after = evaluate_backdoor(*purified, test, attack, group_);
+      const double der = defense_effectiveness_rating(before.acc, before.asr, after.acc, after.asr);
+      const double rir = robust_improvement_rating(before.acc, before.ra, after.acc, after.ra);
+      drec.metrics = {{"acc", after.acc},
+                      {"asr", after.asr},
+                      {"ra", after.ra},
+                      {"der", der},
+                      {"rir", rir},
+                      {"acc_denominator", static_cast<double>(after.acc_denominator)},
+                      {"asr_denominator", static_cast<double>(after.asr_denominator)},
+                      {"clean_extra_size", static_cast<double>(n_clean)}};
+      drec.curve = to_columns(result.curve);
+      row = make_row(key, d.id, Status::kDone, "", 0);
+      row.acc = after.acc;
+      row.asr = after.asr;
+      row.ra = after.ra;
+      row.der = der;
+      row.rir = rir;
+      row.asr_denominator = after.asr_denominator;
+      spdlog::info("cell {} seed {} defense {}: ACC {:.2f}% ASR {} DER {:.3f}", key.attack,
+                   key.seed, d.id, 100 * after.acc, percent(after.asr), der);
+    } catch (const RunError& e) {
+      drec.status = Status::kFailed;
+      drec.error = e.what();
+      row = make_row(key, d.id, Status::kFailed, e.what(), 0);
+      spdlog::error("cell {} seed {} defense {} failed: {}", key.attack, key.seed, d.id, e.what());
+    }
+    drec.seconds = row.seconds = since(start);
+    if (store_) {
+      store_->write_defense(key, d.id, drec);
+      store_->append_matrix_row(row);
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace pbe

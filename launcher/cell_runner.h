@@ -1,0 +1,35 @@
+#pragma once
+#include <vector>
+
+#include "core/data/dataset.h"
+#include "distributed/process_group.h"
+#include "launcher/plan.h"
+#include "launcher/progress_reporter.h"
+#include "launcher/spec.h"
+#include "storage/records.h"
+#include "storage/result_store.h"
+
+namespace pbe {
+
+// Runs one cell on a process group: poison, train the infected model (data-parallel), evaluate,
+// then each defense on a copy of it. Every rank of the group calls run() together; only the rank
+// holding `store` (non-null) writes. A RunError (e.g. divergence) marks the unit failed and the
+// cell goes on; other exceptions propagate.
+class CellRunner {
+ public:
+  CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group,
+             ResultStore* store, ProgressReporter& progress);
+  std::vector<MatrixRow> run(const Cell& cell);
+
+ private:
+  const ExperimentSpec& spec_;
+  const TrainTest& data_;
+  ProcessGroup& group_;
+  ResultStore* store_;
+  ProgressReporter& progress_;
+};
+
+// A seed for one purpose of a cell ("poison", "train", "ft", ...), the same on every rank.
+uint64_t derive_seed(int seed, const std::string& purpose);
+
+}  // namespace pbe

@@ -1,0 +1,11 @@
+#pragma once
+#include <string>
+
+namespace pbe {
+
+// Every log line names its rank: "[12:00:01] [rank 1/4] [warning] ...". Rank 0 logs at `level`;
+// the other ranks at warning or above unless `level` is debug or trace. Throws ConfigError for
+// an unknown level.
+void setup_logging(int rank, int size, const std::string& level);
+
+}  // namespace pbe

@@ -1,0 +1,85 @@
+// pbe_dist: the experiment orchestrator's command line. Exit codes: 0 ok, 1 run failure,
+// 2 bad usage or bad input (spec, data, results file).
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "core/errors.h"
+#include "distributed/distributed_error.h"
+#include "distributed/world.h"
+#include "launcher/commands.h"
+#include "launcher/logging.h"
+#include "pbe_version.h"
+#include "storage/storage_error.h"
+
+namespace {
+
+// `pbe_dist SPEC.yaml ...` means `pbe_dist run SPEC.yaml ...`.
+std::vector<std::string> with_default_subcommand(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  static const std::vector<std::string> reserved{"run", "plan", "-h", "--help", "--version"};
+  if (!args.empty() && std::find(reserved.begin(), reserved.end(), args[0]) == reserved.end())
+    args.insert(args.begin(), "run");
+  return args;
+}
+
+void add_common(CLI::App* cmd, pbe::RunOptions& o, std::string& log_level) {
+  cmd->add_option("spec", o.spec_path, "Experiment spec (YAML)")->required();
+  cmd->add_option("-o,--output", o.output, "Results file (default: the spec's output)");
+  cmd->add_option("--threads", o.threads, "Intra-op threads per rank (0 = cores / local ranks)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::unique_ptr<pbe::World> world;
+  try {
+    world = std::make_unique<pbe::World>(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::cerr << "pbe_dist: error: cannot start MPI: " << e.what() << "\n";
+    return 1;
+  }
+  const bool root = world->rank() == 0;
+
+  CLI::App app{"pbe-dist: distributed backdoor attack x defense experiments (PBE, CVPR 2023)"};
+  app.set_version_flag("--version", std::string("pbe_dist ") + PBE_VERSION + " (" + PBE_GIT_REVISION + ")");
+  app.require_subcommand(1);
+  pbe::RunOptions options;
+  std::string log_level = "info";
+  auto* run = app.add_subcommand("run", "Run the attack x defense matrix of a spec (default)");
+  add_common(run, options, log_level);
+  run->add_flag("--overwrite", options.overwrite, "Replace an existing results file");
+  auto* plan = app.add_subcommand("plan", "Print the cells of a spec and the work estimate; train nothing");
+  add_common(plan, options, log_level);
+
+  auto args = with_default_subcommand(argc, argv);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e, root ? std::cout : std::cerr, root ? std::cerr : std::cerr);
+    return code == 0 ? 0 : 2;
+  }
+  for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
+
+  int code = 0;
+  try {
+    pbe::setup_logging(world->rank(), world->size(), log_level);
+    code = run->parsed() ? pbe::run_command(*world, options) : pbe::plan_command(*world, options);
+  } catch (const pbe::ConfigError& e) {
+    if (root) std::cerr << "pbe_dist: error: " << e.what() << "\n";
+    code = 2;
+  } catch (const pbe::DataError& e) {
+    if (root) std::cerr << "pbe_dist: error: " << e.what() << "\n";
+    code = 2;
+  } catch (const std::exception& e) {
+    // Something only this rank may have hit: report it and take the whole job down (no hang).
+    std::cerr << "pbe_dist: error on rank " << world->rank() << ": " << e.what() << std::endl;
+    world->abort(1);
+  }
+  return code;
+}

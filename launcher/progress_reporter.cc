@@ -1,0 +1,49 @@
+#include "launcher/progress_reporter.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace pbe {
+
+std::string format_duration(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e7) return "?";
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+  return fmt::format("{}m{:02}s", s / 60, s % 60);
+}
+
+ProgressReporter::ProgressReporter(bool enabled, double total_image_epochs, double interval_seconds)
+    : enabled_(enabled), total_(total_image_epochs), interval_(interval_seconds) {}
+
+void ProgressReporter::start_cell(const Cell& cell, int cells) {
+  cell_label_ = fmt::format("cell {}/{} {} seed {}", cell.index + 1, cells, cell.key.attack, cell.key.seed);
+  phase_.clear();
+  phase_images_ = 0;
+  if (enabled_) spdlog::info("{}: start", cell_label_);
+}
+
+void ProgressReporter::on_event(const ProgressEvent& e) {
+  if (e.phase != phase_ || e.images < phase_images_) {
+    phase_ = e.phase;
+    phase_images_ = 0;
+  }
+  done_ += static_cast<double>(e.images - phase_images_);
+  phase_images_ = e.images;
+  const auto now = Clock::now();
+  const bool epoch_end = e.batch == e.batches;
+  if (!enabled_ || (!epoch_end && std::chrono::duration<double>(now - last_print_).count() < interval_))
+    return;
+  last_print_ = now;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double rate = elapsed > 0 ? done_ / elapsed : 0;
+  const double eta = rate > 0 ? std::max(0.0, total_ - done_) / rate : -1;
+  spdlog::info("{}: {} epoch {}/{} batch {}/{} | {:.0f} img/s | done {:.0f}% | ETA {}", cell_label_,
+               e.phase, e.epoch + 1, e.epochs, e.batch, e.batches, rate,
+               total_ > 0 ? 100.0 * std::min(1.0, done_ / total_) : 0.0, format_duration(eta));
+}
+
+ProgressFn ProgressReporter::callback() {
+  return [this](const ProgressEvent& e) { on_event(e); };
+}
+
+}  // namespace pbe

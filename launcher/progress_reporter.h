@@ -1,0 +1,31 @@
+#pragma once
+#include <chrono>
+#include <string>
+
+#include "core/training/progress.h"
+#include "launcher/plan.h"
+
+namespace pbe {
+
+// Rank 0's progress lines: which cell, which phase and epoch, throughput, and an ETA for the whole
+// run from the plan's work estimate. At most one line per `interval_seconds` (plus epoch ends).
+class ProgressReporter {
+ public:
+  ProgressReporter(bool enabled, double total_image_epochs, double interval_seconds = 5.0);
+  void start_cell(const Cell& cell, int cells);
+  void on_event(const ProgressEvent& event);
+  ProgressFn callback();
+  double images_done() const { return done_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled_;
+  double total_, interval_, done_ = 0;
+  std::string cell_label_, phase_;
+  int64_t phase_images_ = 0;
+  Clock::time_point start_ = Clock::now(), last_print_ = Clock::now();
+};
+
+std::string format_duration(double seconds);
+
+}  // namespace pbe

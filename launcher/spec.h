@@ -1,0 +1,46 @@
+#pragma once
+// ExperimentSpec: a validated, typed YAML spec. Built only by parse_spec() (spec_parser.cc).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/attacks/attack.h"
+#include "core/data/dataset_source.h"
+#include "core/defenses/defense.h"
+#include "core/training/trainer.h"
+#include "storage/records.h"
+
+namespace pbe {
+
+struct AttackEntry {
+  std::string id;                       // Unique in the spec; the cell's attack name.
+  std::shared_ptr<const Attack> attack;
+  NamedStrings options;                 // Effective options (defaults filled), for the record.
+};
+
+struct DefenseEntry {
+  std::string id;
+  std::shared_ptr<const Defense> defense;
+  NamedStrings options;
+};
+
+struct ExperimentSpec {
+  std::string file;        // Where the spec came from.
+  std::string text;        // The YAML as written (stored in the results).
+  std::string name;
+  std::string output;      // Results file. Default: results/<name>.h5
+  int threads = 0;         // Intra-op threads per rank; 0 = cores on this host / ranks on this host.
+  DatasetOptions dataset;
+  std::string model = "small-cnn";
+  int model_width = 32;
+  TrainOptions training;   // training.augmentation is the dataset's unless the spec overrides it.
+  std::vector<AttackEntry> attacks;
+  std::vector<DefenseEntry> defenses;
+  std::vector<int> seeds{0};
+};
+
+// Reads and validates a spec. Any problem throws ConfigError "<file>:<line>: <key>: <problem>".
+ExperimentSpec parse_spec_file(const std::string& path);
+ExperimentSpec parse_spec_text(const std::string& text, const std::string& file);
+
+}  // namespace pbe

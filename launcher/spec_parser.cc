@@ -1,0 +1,165 @@
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/errors.h"
+#include "core/models/classifier.h"
+#include "launcher/registry.h"
+#include "launcher/spec.h"
+#include "launcher/yaml_map.h"
+
+namespace pbe {
+namespace {
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+bool known(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+void parse_dataset(YamlMap m, ExperimentSpec& spec) {
+  auto& d = spec.dataset;
+  d.name = m.get("name", d.name);
+  if (!known(known_datasets(), d.name))
+    m.fail(m.node("name"), "name", "unknown dataset '" + d.name + "' (known: " + join(known_datasets()) + ")");
+  d.path = m.get("path", d.path);
+  d.train_subset = m.get("train_subset", d.train_subset);
+  d.test_subset = m.get("test_subset", d.test_subset);
+  d.subset_seed = m.get("subset_seed", d.subset_seed);
+  if (d.train_subset < 0 || d.test_subset < 0)
+    m.fail(m.node("train_subset"), "train_subset", "subset sizes must be >= 0");
+  auto s = m.map("synthetic");
+  auto& so = d.synthetic;
+  so.num_classes = s.get("classes", so.num_classes);
+  so.channels = s.get("channels", so.channels);
+  so.size = s.get("size", so.size);
+  so.train_size = s.get("train", so.train_size);
+  so.test_size = s.get("test", so.test_size);
+  so.noise = s.get("noise", so.noise);
+  so.seed = s.get("seed", so.seed);
+  s.finish();
+  if (so.num_classes < 2 || so.channels < 1 || so.size < 8 || so.train_size < 1 || so.test_size < 1)
+    m.fail(m.node("synthetic"), "synthetic", "needs classes >= 2, channels >= 1, size >= 8, train/test >= 1");
+  const int channels = d.name == "cifar10" ? 3 : d.name == "synthetic" ? so.channels : 1;
+  spec.training.augmentation = dataset_info(d.name, channels).augmentation;
+  auto a = m.map("augmentation");
+  spec.training.augmentation.crop_padding = a.get("crop_padding", spec.training.augmentation.crop_padding);
+  spec.training.augmentation.horizontal_flip = a.get("horizontal_flip", spec.training.augmentation.horizontal_flip);
+  a.finish();
+  m.finish();
+}
+
+void parse_training(YamlMap m, TrainOptions& t) {
+  t.epochs = m.get("epochs", t.epochs);
+  t.batch_size = m.get("batch_size", t.batch_size);
+  t.lr = m.get("lr", t.lr);
+  t.momentum = m.get("momentum", t.momentum);
+  t.weight_decay = m.get("weight_decay", t.weight_decay);
+  t.schedule = parse_schedule(m, t.schedule);
+  t.milestones = m.get("milestones", t.milestones);
+  t.gamma = m.get("gamma", t.gamma);
+  t.eval_every = m.get("eval_every", t.eval_every);
+  if (t.epochs < 1) m.fail(m.node("epochs"), "epochs", "must be >= 1");
+  if (t.batch_size < 1) m.fail(m.node("batch_size"), "batch_size", "must be >= 1");
+  if (!(t.lr > 0)) m.fail(m.node("lr"), "lr", "must be > 0");
+  m.finish();
+}
+
+template <class Entry, class Parse>
+std::vector<Entry> parse_list(YamlMap& top, const std::string& key, const std::vector<std::string>& names,
+                              const char* what, Parse parse) {
+  std::vector<Entry> out;
+  if (!top.has(key)) return out;
+  YAML::Node list = top.node(key);
+  if (!list.IsSequence()) top.fail(list, key, "expected a list of " + std::string(what) + "s");
+  std::set<std::string> ids;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = key + "[" + std::to_string(i) + "]";
+    YAML::Node item = list[i];
+    if (item.IsScalar()) {  // shorthand "- ft" for "- name: ft"
+      YAML::Node expanded(YAML::NodeType::Map);
+      expanded["name"] = item.Scalar();
+      item = expanded;
+    }
+    YamlMap entry(item, path, top.file());
+    auto name = entry.require<std::string>("name");
+    if (!known(names, name))
+      throw_config_error(top.file(), list[i], path + ".name",
+                         "unknown " + std::string(what) + " '" + name + "' (known: " + join(names) + ")");
+    std::string id = entry.get<std::string>("id", name);
+    Entry e = parse(entry, name);
+    e.id = id;
+    if (!ids.insert(id).second)
+      throw_config_error(top.file(), list[i], path + ".id",
+                         "duplicate " + std::string(what) + " '" + id + "' (give each an id)");
+    entry.finish();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+ExperimentSpec parse_spec_text(const std::string& text, const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+  if (!root.IsMap()) throw ConfigError(file + ":1: the spec must be a mapping of keys");
+  ExperimentSpec spec;
+  spec.file = file;
+  spec.text = text;
+  YamlMap top(root, "", file);
+  spec.name = top.get<std::string>("name", std::filesystem::path(file).stem().string());
+  spec.output = top.get<std::string>("output", "results/" + spec.name + ".h5");
+  spec.threads = top.get("threads", spec.threads);
+  if (spec.threads < 0) top.fail(top.node("threads"), "threads", "must be >= 0 (0 = automatic)");
+  parse_dataset(top.map("dataset"), spec);
+  {
+    auto m = top.map("model");
+    spec.model = m.get("name", spec.model);
+    if (!known(known_models(), spec.model))
+      m.fail(m.node("name"), "name", "unknown model '" + spec.model + "' (known: " + join(known_models()) + ")");
+    spec.model_width = m.get("width", spec.model_width);
+    m.finish();
+  }
+  parse_training(top.map("training"), spec.training);
+  const int num_classes = spec.dataset.name == "synthetic" ? spec.dataset.synthetic.num_classes : 10;
+  spec.attacks = parse_list<AttackEntry>(top, "attacks", attack_names(), "attack",
+                                         [&](YamlMap& m, const std::string& name) {
+                                           return parse_attack(m, name, num_classes);
+                                         });
+  spec.defenses = parse_list<DefenseEntry>(top, "defenses", defense_names(), "defense",
+                                           [&](YamlMap& m, const std::string& name) {
+                                             return parse_defense(m, name);
+                                           });
+  if (spec.attacks.empty()) throw_config_error(file, root, "attacks", "at least one attack is required");
+  if (spec.defenses.empty()) throw_config_error(file, root, "defenses", "at least one defense is required");
+  if (top.has("seeds")) {
+    YAML::Node s = top.node("seeds");
+    spec.seeds = s.IsSequence() ? convert_scalar<std::vector<int>>(s, "seeds", file)
+                                : std::vector<int>{convert_scalar<int>(s, "seeds", file)};
+    if (spec.seeds.empty()) top.fail(s, "seeds", "at least one seed is required");
+    std::set<int> unique(spec.seeds.begin(), spec.seeds.end());
+    if (unique.size() != spec.seeds.size()) top.fail(s, "seeds", "duplicate seed");
+  }
+  top.finish();
+  return spec;
+}
+
+ExperimentSpec parse_spec_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read spec file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_spec_text(buf.str(), path);
+}
+
+}  // namespace pbe

@@ -1,0 +1,70 @@
+#pragma once
+// What the ResultStore writes, as plain data (no LibTorch): the launcher fills these from core/.
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pbe {
+
+inline constexpr int kResultsSchemaVersion = 1;
+
+using NamedValues = std::vector<std::pair<std::string, double>>;
+using NamedStrings = std::vector<std::pair<std::string, std::string>>;
+// Per-epoch curves: one column per name, all of the same length.
+using Columns = std::vector<std::pair<std::string, std::vector<double>>>;
+
+// One cell of the matrix: dataset x model x attack x seed.
+struct CellKey {
+  std::string dataset, model, attack;
+  int seed = 0;
+  // /cells/<dataset>/<model>/<attack>/seed<k>
+  std::string group_path() const;
+};
+
+enum class Status { kDone, kFailed, kSkipped, kRunning };
+std::string to_string(Status status);
+
+struct Provenance {
+  std::string version, git_revision, command_line;
+  int ranks = 1;
+  std::vector<std::string> hosts;  // one per rank
+  NamedStrings libraries;          // name -> version
+  std::string start_time;          // ISO 8601 UTC
+};
+
+struct AttackRecord {
+  Status status = Status::kDone;
+  std::string error;
+  double seconds = 0;
+  NamedStrings options;          // the attack's options as given
+  NamedValues metrics;           // acc, asr, ra, *_denominator
+  Columns curve;
+  std::vector<uint8_t> poison_mask;  // 1 = poisoned training row
+  std::vector<float> trigger_pattern;  // [C, H, W]
+  std::vector<float> trigger_mask;     // [H, W]
+  int64_t channels = 0, height = 0, width = 0;
+};
+
+struct DefenseRecord {
+  Status status = Status::kDone;
+  std::string error;
+  double seconds = 0;
+  NamedStrings options;
+  NamedValues metrics;  // acc, asr, ra, der, rir, *_denominator
+  Columns curve;
+};
+
+// One row of /matrix: a cell under one defense.
+struct MatrixRow {
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  std::string dataset, model, attack;
+  int32_t seed = 0;
+  std::string defense, status, error;
+  double acc = kNaN, asr = kNaN, ra = kNaN, der = kNaN, rir = kNaN;
+  int64_t asr_denominator = 0;
+  double seconds = 0;
+};
+
+}  // namespace pbe
