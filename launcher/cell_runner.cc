@@ -83,8 +83,12 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   model_options.mean = info.mean;
   model_options.std = info.std;
 
+  const int64_t curve_n = spec_.curve_test_samples;
+  const Dataset curve_test = curve_n > 0 && curve_n < test.size()
+      ? test.subset(std::get<0>(seeded_permutation(test.size(), derive_seed(0, "curve")).narrow(0, 0, curve_n).sort()))
+      : test;
   EvalFn eval_curve = [&](ClassifierImpl& m) {
-    auto r = evaluate_backdoor(m, test, attack, group_);
+    auto r = evaluate_backdoor(m, curve_test, attack, group_);
     return EvalPoint{r.acc, r.asr};
   };
 

@@ -30,8 +30,8 @@ void ProgressReporter::on_event(const ProgressEvent& e) {
   done_ += static_cast<double>(e.images - phase_images_);
   phase_images_ = e.images;
   const auto now = Clock::now();
-  const bool epoch_end = e.batch == e.batches;
-  if (!enabled_ || (!epoch_end && std::chrono::duration<double>(now - last_print_).count() < interval_))
+  const bool phase_end = e.batch == e.batches && e.epoch + 1 == e.epochs;
+  if (!enabled_ || (!phase_end && std::chrono::duration<double>(now - last_print_).count() < interval_))
     return;
   last_print_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();

@@ -8,7 +8,7 @@
 namespace pbe {
 
 // Rank 0's progress lines: which cell, which phase and epoch, throughput, and an ETA for the whole
-// run from the plan's work estimate. At most one line per `interval_seconds` (plus epoch ends).
+// run from the plan's work estimate. At most one line per `interval_seconds`, plus one at the end of each phase.
 class ProgressReporter {
  public:
   ProgressReporter(bool enabled, double total_image_epochs, double interval_seconds = 5.0);

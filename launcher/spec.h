@@ -34,6 +34,9 @@ struct ExperimentSpec {
   std::string model = "small-cnn";
   int model_width = 32;
   TrainOptions training;   // training.augmentation is the dataset's unless the spec overrides it.
+  // Per-epoch curves evaluate on this many test images (a fixed seeded subset; 0 = all). The
+  // final metrics always use the whole test set. Default: 2000
+  int64_t curve_test_samples = 2000;
   std::vector<AttackEntry> attacks;
   std::vector<DefenseEntry> defenses;
   std::vector<int> seeds{0};

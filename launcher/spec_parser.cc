@@ -54,7 +54,8 @@ void parse_dataset(YamlMap m, ExperimentSpec& spec) {
   m.finish();
 }
 
-void parse_training(YamlMap m, TrainOptions& t) {
+void parse_training(YamlMap m, ExperimentSpec& spec) {
+  TrainOptions& t = spec.training;
   t.epochs = m.get("epochs", t.epochs);
   t.batch_size = m.get("batch_size", t.batch_size);
   t.lr = m.get("lr", t.lr);
@@ -64,6 +65,8 @@ void parse_training(YamlMap m, TrainOptions& t) {
   t.milestones = m.get("milestones", t.milestones);
   t.gamma = m.get("gamma", t.gamma);
   t.eval_every = m.get("eval_every", t.eval_every);
+  spec.curve_test_samples = m.get("curve_test_samples", spec.curve_test_samples);
+  if (spec.curve_test_samples < 0) m.fail(m.node("curve_test_samples"), "curve_test_samples", "must be >= 0");
   if (t.epochs < 1) m.fail(m.node("epochs"), "epochs", "must be >= 1");
   if (t.batch_size < 1) m.fail(m.node("batch_size"), "batch_size", "must be >= 1");
   if (!(t.lr > 0)) m.fail(m.node("lr"), "lr", "must be > 0");
@@ -130,7 +133,7 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
     spec.model_width = m.get("width", spec.model_width);
     m.finish();
   }
-  parse_training(top.map("training"), spec.training);
+  parse_training(top.map("training"), spec);
   const int num_classes = spec.dataset.name == "synthetic" ? spec.dataset.synthetic.num_classes : 10;
   spec.attacks = parse_list<AttackEntry>(top, "attacks", attack_names(), "attack",
                                          [&](YamlMap& m, const std::string& name) {

@@ -53,6 +53,7 @@ YamlMap::YamlMap(YAML::Node node, std::string key_path, std::string file)
 }
 
 std::string YamlMap::key_path(const std::string& key) const {
+  if (key.empty()) return path_;
   return path_.empty() ? key : path_ + "." + key;
 }
 

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libtorch-dev libopenblas0-openmp
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools

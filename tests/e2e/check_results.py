@@ -1,0 +1,53 @@
+"""Checks a pbe_dist results file with h5py alone (nothing from this project).
+
+usage: check_results.py RESULTS.h5 RANKS [OTHER.h5]
+OTHER.h5, if given, is the same spec run on another rank count: its /matrix must match.
+"""
+import math
+import sys
+
+import h5py
+import numpy as np
+
+
+def main():
+    path, ranks = sys.argv[1], int(sys.argv[2])
+    with h5py.File(path, "r") as f:
+        assert f.attrs["schema_version"] == 1
+        assert "attacks:" in f["spec"][()].decode()
+        prov = f["provenance"]
+        assert prov.attrs["ranks"] == ranks, prov.attrs["ranks"]
+        assert len(prov.attrs["hosts"]) == ranks
+        assert prov.attrs["end_time"], "end_time missing"
+        m = f["matrix"][()]
+        names = set(m.dtype.names)
+        for field in ("dataset", "model", "attack", "seed", "defense", "status", "acc", "asr", "ra", "der"):
+            assert field in names, field
+        rows = {(r["attack"].decode(), r["defense"].decode()): r for r in m}
+        assert set(rows) == {("none", "none"), ("none", "ft"), ("badnets", "none"), ("badnets", "ft")}, rows
+        assert all(r["status"].decode() == "done" for r in m)
+        clean, infected = rows[("none", "none")], rows[("badnets", "none")]
+        assert clean["acc"] > 0.9, clean["acc"]
+        assert math.isnan(clean["asr"])
+        assert infected["asr"] > 0.9, infected["asr"]
+        assert abs(infected["der"] - 0.5) < 1e-12
+        cell = f["cells/synthetic/small-cnn/badnets/seed0"]
+        assert cell.attrs["status"] == "done"
+        mask = cell["attack/poison_mask"][()]
+        assert mask.sum() == 60, mask.sum()
+        assert cell["attack/trigger_mask"].shape == (12, 12)
+        curve = cell["attack/curves"]
+        assert len(curve["loss"]) == 4 and curve["loss"][-1] < curve["loss"][0]
+        assert math.isclose(cell["defenses/ft/metrics"].attrs["acc"], rows[("badnets", "ft")]["acc"])
+        if len(sys.argv) > 3:
+            with h5py.File(sys.argv[3], "r") as g:
+                other = {(r["attack"], r["defense"]): r for r in g["matrix"][()]}
+            for r in m:
+                o = other[(r["attack"], r["defense"])]
+                for k in ("acc", "asr", "ra"):
+                    assert (math.isnan(r[k]) and math.isnan(o[k])) or abs(r[k] - o[k]) <= 0.006, (k, r, o)
+    print("check_results: ok")
+
+
+if __name__ == "__main__":
+    main()

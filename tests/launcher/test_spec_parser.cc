@@ -1,0 +1,145 @@
+#include <gtest/gtest.h>
+
+#include "core/attacks/badnets.h"
+#include "core/errors.h"
+#include "launcher/spec.h"
+
+using namespace pbe;
+
+namespace {
+
+const char* kValid = R"(name: t
+output: out/t.h5
+dataset:
+  name: synthetic
+  synthetic: {classes: 4, size: 12, train: 64, test: 32}
+model:
+  name: small-cnn
+  width: 8
+training:
+  epochs: 2
+  lr: 0.05
+  schedule: multistep
+  milestones: [1]
+attacks:
+  - none
+  - name: badnets
+    poison_rate: 0.2
+    target: 3
+defenses:
+  - none
+  - name: ft
+    epochs: 1
+seeds: [0, 1]
+)";
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_spec_text(text, "spec.yaml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ConfigError for:\n" << text;
+  return "";
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  auto pos = s.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return s.replace(pos, from.size(), to);
+}
+
+TEST(SpecParser, ParsesAValidSpec) {
+  ExperimentSpec s = parse_spec_text(kValid, "spec.yaml");
+  EXPECT_EQ(s.name, "t");
+  EXPECT_EQ(s.output, "out/t.h5");
+  EXPECT_EQ(s.dataset.name, "synthetic");
+  EXPECT_EQ(s.dataset.synthetic.num_classes, 4);
+  EXPECT_EQ(s.model_width, 8);
+  EXPECT_EQ(s.training.epochs, 2);
+  EXPECT_EQ(s.training.schedule, LrSchedule::kMultiStep);
+  EXPECT_EQ(s.training.milestones, std::vector<int>{1});
+  ASSERT_EQ(s.attacks.size(), 2u);
+  EXPECT_EQ(s.attacks[0].id, "none");
+  auto* badnets = dynamic_cast<const BadNets*>(s.attacks[1].attack.get());
+  ASSERT_NE(badnets, nullptr);
+  EXPECT_DOUBLE_EQ(badnets->options().poison_rate, 0.2);
+  EXPECT_EQ(badnets->options().target, 3);
+  EXPECT_EQ(badnets->options().size, 3);  // the default
+  ASSERT_EQ(s.defenses.size(), 2u);
+  EXPECT_EQ(s.defenses[1].id, "ft");
+  EXPECT_DOUBLE_EQ(s.defenses[1].defense->clean_fraction(), 0.05);
+  EXPECT_EQ(s.seeds, (std::vector<int>{0, 1}));
+  EXPECT_EQ(s.text, kValid);
+}
+
+TEST(SpecParser, UnknownTopLevelKeyNamesLineAndKey) {
+  EXPECT_EQ(error_of(std::string(kValid) + "epochz: 3\n"), "spec.yaml:24: epochz: unknown key");
+}
+
+TEST(SpecParser, UnknownNestedKey) {
+  EXPECT_EQ(error_of(replace(kValid, "  epochs: 2\n", "  epoch: 2\n")),
+            "spec.yaml:10: training.epoch: unknown key");
+}
+
+TEST(SpecParser, UnknownAttackOption) {
+  EXPECT_EQ(error_of(replace(kValid, "    target: 3\n", "    tagret: 3\n")),
+            "spec.yaml:18: attacks[1].tagret: unknown key");
+}
+
+TEST(SpecParser, WrongTypeNamesTheValue) {
+  EXPECT_EQ(error_of(replace(kValid, "poison_rate: 0.2", "poison_rate: lots")),
+            "spec.yaml:17: attacks[1].poison_rate: expected a number, got 'lots'");
+  EXPECT_EQ(error_of(replace(kValid, "  epochs: 2\n", "  epochs: 2.5\n")),
+            "spec.yaml:10: training.epochs: expected an integer, got '2.5'");
+}
+
+TEST(SpecParser, UnknownNames) {
+  EXPECT_EQ(error_of(replace(kValid, "name: badnets", "name: badnet")),
+            "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: none, badnets)");
+  EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: fp")),
+            "spec.yaml:21: defenses[1].name: unknown defense 'fp' (known: none, ft)");
+  EXPECT_EQ(error_of(replace(kValid, "name: small-cnn", "name: vgg")),
+            "spec.yaml:7: model.name: unknown model 'vgg' (known: small-cnn, preact-resnet18)");
+  EXPECT_EQ(error_of(replace(kValid, "name: synthetic", "name: imagenet")),
+            "spec.yaml:4: dataset.name: unknown dataset 'imagenet' (known: fashion-mnist, mnist, "
+            "cifar10, synthetic)");
+}
+
+TEST(SpecParser, OptionChecksReportTheEntry) {
+  EXPECT_EQ(error_of(replace(kValid, "target: 3", "target: 4")),
+            "spec.yaml:16: attacks[1]: badnets: target 4 outside [0, 4)");
+}
+
+TEST(SpecParser, SyntaxErrorHasALine) {
+  auto msg = error_of("name: t\ndataset: [unclosed\n");
+  EXPECT_EQ(msg.rfind("spec.yaml:", 0), 0u) << msg;
+  EXPECT_NE(msg.find("YAML syntax error"), std::string::npos) << msg;
+}
+
+TEST(SpecParser, DuplicateIdsAndSeeds) {
+  EXPECT_NE(error_of(replace(kValid, "  - none\n  - name: badnets", "  - badnets\n  - name: badnets"))
+                .find("duplicate attack 'badnets'"),
+            std::string::npos);
+  EXPECT_EQ(error_of(replace(kValid, "seeds: [0, 1]", "seeds: [1, 1]")),
+            "spec.yaml:23: seeds: duplicate seed");
+}
+
+TEST(SpecParser, MissingFile) {
+  try {
+    parse_spec_file("/nonexistent/spec.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "/nonexistent/spec.yaml: cannot read spec file");
+  }
+}
+
+TEST(SpecParser, ShippedSpecsParse) {
+  for (const char* f : {"quick.yaml", "smoke.yaml"}) {
+    ExperimentSpec s = parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/" + f);
+    EXPECT_EQ(s.dataset.name, "fashion-mnist") << f;
+    EXPECT_EQ(s.attacks.size(), 2u) << f;
+  }
+}
+
+}  // namespace
