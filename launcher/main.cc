@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e, root ? std::cout : std::cerr, root ? std::cerr : std::cerr);
+    // Every rank parsed the same arguments; one of them explains.
+    const int code = root ? app.exit(e) : e.get_exit_code();
     return code == 0 ? 0 : 2;
   }
   for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);

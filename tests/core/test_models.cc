@@ -1,0 +1,107 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/data/augmentation.h"
+#include "core/data/synthetic.h"
+#include "core/errors.h"
+#include "core/models/classifier.h"
+
+using namespace pbe;
+
+namespace {
+
+TEST(Models, SmallCnnShapes) {
+  ModelOptions o;  // 1x28x28, 10 classes
+  auto m = make_model(o);
+  EXPECT_EQ(m->forward(torch::rand({3, 1, 28, 28})).sizes(), (std::vector<int64_t>{3, 10}));
+  EXPECT_EQ(m->features(torch::rand({3, 1, 28, 28})).size(1), 128);
+}
+
+TEST(Models, PreActResNet18AnyChannelsAndSize) {
+  ModelOptions o;
+  o.name = "preact-resnet18";
+  o.in_channels = 3;
+  o.image_size = 32;
+  o.mean = {0.5, 0.5, 0.5};
+  o.std = {0.25, 0.25, 0.25};
+  auto m = make_model(o);
+  m->eval();
+  EXPECT_EQ(m->forward(torch::rand({2, 3, 32, 32})).sizes(), (std::vector<int64_t>{2, 10}));
+  EXPECT_EQ(m->features(torch::rand({2, 3, 32, 32})).size(1), 512);
+  EXPECT_GT(parameter_count(*m), 11000000);  // ~11.2M, as in the paper's PreAct-ResNet-18
+  o.in_channels = 1;
+  o.image_size = 28;
+  o.mean = {0.5};
+  o.std = {0.5};
+  EXPECT_EQ(make_model(o)->forward(torch::rand({2, 1, 28, 28})).size(1), 10);
+}
+
+TEST(Models, NormalisationIsInsideTheModel) {
+  ModelOptions o;
+  o.mean = {0.3};
+  o.std = {0.2};
+  auto m = make_model(o);
+  bool found = false;
+  for (const auto& b : m->named_buffers())
+    if (b.key() == "normalize.mean") found = b.value().item<float>() == 0.3f;
+  EXPECT_TRUE(found);
+}
+
+TEST(Models, CloneCopiesStateAndIsIndependent) {
+  ModelOptions o;
+  torch::manual_seed(1);
+  auto a = make_model(o);
+  auto b = clone_model(*a, o);
+  auto x = torch::rand({2, 1, 28, 28});
+  EXPECT_TRUE(torch::allclose(a->forward(x), b->forward(x)));
+  {
+    torch::NoGradGuard g;
+    b->parameters()[0].add_(1.0);
+  }
+  EXPECT_FALSE(torch::allclose(a->forward(x), b->forward(x)));
+}
+
+TEST(Models, UnknownNameAndBadShapes) {
+  ModelOptions o;
+  o.name = "vgg";
+  EXPECT_THROW(make_model(o), ConfigError);
+  o = {};
+  o.mean = {0.5, 0.5};
+  EXPECT_THROW(make_model(o), ConfigError);
+}
+
+TEST(Synthetic, SeededAndShaped) {
+  SyntheticOptions s;
+  s.channels = 3;
+  auto a = make_synthetic(s), b = make_synthetic(s);
+  EXPECT_EQ(a.train.images.sizes(), (std::vector<int64_t>{512, 3, 12, 12}));
+  EXPECT_TRUE(a.train.images.equal(b.train.images));
+  EXPECT_TRUE(a.test.labels.equal(b.test.labels));
+  s.seed = 1;
+  EXPECT_FALSE(make_synthetic(s).train.images.equal(a.train.images));
+  EXPECT_NO_THROW(a.train.validate("synthetic"));
+}
+
+TEST(Augmentation, CropShiftsWithZeroPaddingAndFlipMirrors) {
+  auto x = torch::arange(16, torch::kFloat).reshape({1, 1, 4, 4});
+  Augmentation aug{1, true};
+  AugmentationDraws d{torch::tensor({0L}), torch::tensor({2L}), torch::tensor({true})};
+  auto y = apply_augmentation(x, aug, d);
+  // Crop at (dy=0, dx=2) of the 1-padded image = content shifted down 1 and left 1, then mirrored.
+  auto expected = torch::tensor({0.f, 0.f, 0.f, 0.f, 0.f, 3.f, 2.f, 1.f, 0.f, 7.f, 6.f, 5.f,
+                                 0.f, 11.f, 10.f, 9.f}).reshape({1, 1, 4, 4});
+  EXPECT_TRUE(y.equal(expected)) << y;
+  EXPECT_TRUE(x.equal(torch::arange(16, torch::kFloat).reshape({1, 1, 4, 4})));  // input untouched
+}
+
+TEST(Augmentation, DrawsAreSeededAndInRange) {
+  Augmentation aug{2, true};
+  auto a = draw_augmentation(aug, 100, 5), b = draw_augmentation(aug, 100, 5);
+  EXPECT_TRUE(a.dx.equal(b.dx));
+  EXPECT_TRUE(a.flip.equal(b.flip));
+  EXPECT_GE(a.dy.min().item<int64_t>(), 0);
+  EXPECT_LE(a.dy.max().item<int64_t>(), 4);
+  EXPECT_GT(a.flip.sum().item<int64_t>(), 20);
+}
+
+}  // namespace
