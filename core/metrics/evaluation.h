@@ -17,7 +17,7 @@ using ImageTransform = std::function<at::Tensor(const at::Tensor&)>;
 // its contiguous shard in eval mode, the shards are all-gathered. `transform` (e.g. a trigger)
 // is applied to the float images first.
 at::Tensor predict(ClassifierImpl& model, const at::Tensor& images_u8, ProcessGroup& group,
-                   const ImageTransform& transform = {}, int64_t batch_size = 512);
+                   const ImageTransform& transform = {}, int64_t batch_size = 128);
 
 // ACC, ASR and RA as shared/docs/metrics.md defines them. For a clean model (no trigger) ASR and
 // RA are NaN.
