@@ -1,7 +1,5 @@
 #include "core/metrics/evaluation.h"
 
-#include "core/training/data_parallel.h"
-
 namespace pbe {
 
 at::Tensor predict(ClassifierImpl& model, const at::Tensor& images_u8, ProcessGroup& group,

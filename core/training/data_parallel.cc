@@ -14,7 +14,6 @@ void broadcast_model(ClassifierImpl& model, ProcessGroup& group) {
   std::vector<torch::Tensor> state;
   for (auto& p : model.parameters()) state.push_back(p);
   for (auto& b : model.buffers()) state.push_back(b);
-  std::vector<torch::Tensor> flat_parts;
   std::vector<torch::Tensor> float_state, other_state;
   for (auto& t : state) (t.scalar_type() == torch::kFloat ? float_state : other_state).push_back(t);
   if (!float_state.empty()) {
