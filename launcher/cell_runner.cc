@@ -64,7 +64,12 @@ uint64_t derive_seed(int seed, const std::string& purpose) {
 
 CellRunner::CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group,
                        ResultStore* store, ProgressReporter& progress)
-    : spec_(spec), data_(data), group_(group), store_(store), progress_(progress) {}
+    : spec_(spec), data_(data), group_(group), store_(store), progress_(progress) {
+  const int64_t n = spec.curve_test_samples, total = data.test.size();
+  curve_test_ = n > 0 && n < total
+      ? data.test.subset(std::get<0>(seeded_permutation(total, derive_seed(0, "curve")).narrow(0, 0, n).sort()))
+      : data.test;
+}
 
 std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   const CellKey& key = cell.key;
@@ -83,12 +88,8 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   model_options.mean = info.mean;
   model_options.std = info.std;
 
-  const int64_t curve_n = spec_.curve_test_samples;
-  const Dataset curve_test = curve_n > 0 && curve_n < test.size()
-      ? test.subset(std::get<0>(seeded_permutation(test.size(), derive_seed(0, "curve")).narrow(0, 0, curve_n).sort()))
-      : test;
   EvalFn eval_curve = [&](ClassifierImpl& m) {
-    auto r = evaluate_backdoor(m, curve_test, attack, group_);
+    auto r = evaluate_backdoor(m, curve_test_, attack, group_);
     return EvalPoint{r.acc, r.asr};
   };
 
@@ -156,11 +157,15 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
       const auto n_clean = static_cast<int64_t>(std::llround(d.defense->clean_fraction() * train.size()));
       // The defender's clean extra data: a seeded subset of the CLEAN training set.
       Dataset clean_extra = train.subset(order.narrow(0, 0, n_clean));
-      Classifier purified = clone_model(*model, model_options);
-      DefenseContext ctx{poisoned.data, clean_extra, spec_.training.augmentation, group_,
-                         derive_seed(key.seed, "defense/" + d.id), eval_curve, progress_.callback()};
-      DefenseResult result = d.defense->purify(*purified, ctx);
-      auto after = evaluate_backdoor(*purified, test, attack, group_);
+      DefenseResult result;
+      BackdoorMetrics after = before;
+      if (d.defense->changes_model()) {
+        Classifier purified = clone_model(*model, model_options);
+        DefenseContext ctx{poisoned.data, clean_extra, spec_.training.augmentation, group_,
+                           derive_seed(key.seed, "defense/" + d.id), eval_curve, progress_.callback()};
+        result = d.defense->purify(*purified, ctx);
+        after = evaluate_backdoor(*purified, test, attack, group_);
+      }
       const double der = defense_effectiveness_rating(before.acc, before.asr, after.acc, after.asr);
       const double rir = robust_improvement_rating(before.acc, before.ra, after.acc, after.ra);
       drec.metrics = {{"acc", after.acc},

@@ -27,6 +27,7 @@ class CellRunner {
   ProcessGroup& group_;
   ResultStore* store_;
   ProgressReporter& progress_;
+  Dataset curve_test_;  // The fixed test subset the per-epoch curves evaluate on.
 };
 
 // A seed for one purpose of a cell ("poison", "train", "ft", ...), the same on every rank.

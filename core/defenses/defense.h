@@ -36,6 +36,9 @@ class Defense {
   virtual double clean_fraction() const { return 0.0; }
   // Work estimate for planning: training images x epochs for a training set of `train_size`.
   virtual double estimated_image_epochs(int64_t train_size) const { return 0.0; }
+  // False for a defense that leaves the model as it is: the runner then reuses the infected
+  // model's evaluation instead of copying and re-evaluating it.
+  virtual bool changes_model() const { return true; }
   virtual DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const = 0;
 };
 
@@ -43,6 +46,7 @@ class Defense {
 class NoDefense final : public Defense {
  public:
   std::string name() const override { return "none"; }
+  bool changes_model() const override { return false; }
   DefenseResult purify(ClassifierImpl&, const DefenseContext&) const override { return {}; }
 };
 

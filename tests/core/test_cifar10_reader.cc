@@ -5,6 +5,7 @@
 
 #include "core/data/cifar10_reader.h"
 #include "core/errors.h"
+#include "tests/temp_dir_test.h"
 
 namespace fs = std::filesystem;
 using namespace pbe;
@@ -20,17 +21,13 @@ void write_batch(const fs::path& p, int records, int first_label) {
   }
 }
 
-class Cifar10ReaderTest : public ::testing::Test {
+class Cifar10ReaderTest : public pbe::testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("pbe_cifar_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     for (int i = 1; i <= 5; ++i) write_batch(dir_ / ("data_batch_" + std::to_string(i) + ".bin"), 4, i);
     write_batch(dir_ / "test_batch.bin", 3, 0);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
 };
 
 TEST_F(Cifar10ReaderTest, ReadsAllBatchesChannelPlanes) {

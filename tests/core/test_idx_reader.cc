@@ -6,6 +6,7 @@
 
 #include "core/data/idx_reader.h"
 #include "core/errors.h"
+#include "tests/temp_dir_test.h"
 
 namespace fs = std::filesystem;
 using namespace pbe;
@@ -45,14 +46,8 @@ void write_raw(const fs::path& p, const std::vector<uint8_t>& bytes) {
   std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
-class IdxReaderTest : public ::testing::Test {
+class IdxReaderTest : public pbe::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("pbe_idx_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   void write_set(uint32_t train_n, uint32_t test_n) {
     write_gz(dir_ / "train-images-idx3-ubyte.gz", idx_images(train_n, 28, 28));
     write_gz(dir_ / "train-labels-idx1-ubyte.gz", idx_labels(train_n));
@@ -69,7 +64,6 @@ class IdxReaderTest : public ::testing::Test {
     ADD_FAILURE() << "expected a DataError";
     return "";
   }
-  fs::path dir_;
 };
 
 TEST_F(IdxReaderTest, ReadsGzippedImagesAndLabels) {

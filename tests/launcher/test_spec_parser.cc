@@ -125,6 +125,14 @@ TEST(SpecParser, DuplicateIdsAndSeeds) {
             "spec.yaml:23: seeds: duplicate seed");
 }
 
+TEST(SpecParser, CurveTestSamples) {
+  EXPECT_EQ(parse_spec_text(kValid, "spec.yaml").curve_test_samples, 2000);
+  EXPECT_EQ(parse_spec_text(replace(kValid, "  lr: 0.05\n", "  lr: 0.05\n  curve_test_samples: 0\n"),
+                            "spec.yaml").curve_test_samples, 0);
+  EXPECT_EQ(error_of(replace(kValid, "  lr: 0.05\n", "  lr: 0.05\n  curve_test_samples: -1\n")),
+            "spec.yaml:12: training.curve_test_samples: must be >= 0");
+}
+
 TEST(SpecParser, MissingFile) {
   try {
     parse_spec_file("/nonexistent/spec.yaml");

@@ -9,22 +9,19 @@
 #include "storage/h5.h"
 #include "storage/result_store.h"
 #include "storage/storage_error.h"
+#include "tests/temp_dir_test.h"
 
 namespace fs = std::filesystem;
 using namespace pbe;
 
 namespace {
 
-class ResultStoreTest : public ::testing::Test {
+class ResultStoreTest : public pbe::testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("pbe_store_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     path_ = (dir_ / "sub" / "r.h5").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
   std::string path_;
 };
 
