@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
 
 #include "core/errors.h"
 #include "core/metrics/evaluation.h"
@@ -56,12 +57,6 @@ MatrixRow make_row(const CellKey& key, const std::string& defense, Status status
 
 }  // namespace
 
-uint64_t derive_seed(int seed, const std::string& purpose) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a of the purpose, mixed with the seed
-  for (unsigned char c : purpose) h = (h ^ c) * 1099511628211ULL;
-  return h ^ (static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL);
-}
-
 CellRunner::CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group,
                        ResultStore* store, ProgressReporter& progress)
     : spec_(spec), data_(data), group_(group), store_(store), progress_(progress) {
@@ -73,7 +68,6 @@ CellRunner::CellRunner(const ExperimentSpec& spec, const TrainTest& data, Proces
 
 std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   const CellKey& key = cell.key;
-  const Attack& attack = *cell.attack->attack;
   const Dataset& train = data_.train;
   const Dataset& test = data_.test;
   std::vector<MatrixRow> rows;
@@ -88,6 +82,10 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   model_options.mean = info.mean;
   model_options.std = info.std;
 
+  // This cell's own attack instance: prepare() and infect() may leave state in it (an optimised
+  // trigger, a trained generator) that the defenses' evaluations use.
+  std::unique_ptr<Attack> attack_ptr = cell.attack->make();
+  Attack& attack = *attack_ptr;
   EvalFn eval_curve = [&](ClassifierImpl& m) {
     auto r = evaluate_backdoor(m, curve_test_, attack, group_);
     return EvalPoint{r.acc, r.asr};
@@ -101,15 +99,18 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   Classifier model;
   PoisonedDataset poisoned;  // The defender's training set: poisoned, the mask unknown to it.
   try {
-    poisoned = attack.poison(train, derive_seed(key.seed, "poison"));
     torch::manual_seed(derive_seed(key.seed, "init"));
     model = make_model(model_options);
     TrainOptions t = spec_.training;
     t.seed = derive_seed(key.seed, "train");
     t.phase = "train";
-    TrainCurve curve = train_classifier(*model, poisoned.data, t, group_, eval_curve, progress_.callback());
+    AttackContext ctx{train, model_options, t, group_, static_cast<uint64_t>(key.seed), eval_curve,
+                      progress_.callback()};
+    attack.prepare(ctx);
+    Infection infection = attack.infect(*model, ctx);
+    poisoned = std::move(infection.poisoned);
     before = evaluate_backdoor(*model, test, attack, group_);
-    arec.curve = to_columns(curve);
+    arec.curve = to_columns(infection.curve);
     arec.poison_mask = to_vector<uint8_t>(poisoned.poison_mask.to(torch::kByte));
     arec.metrics = {{"acc", before.acc},
                     {"asr", before.asr},
@@ -118,12 +119,10 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
                     {"asr_denominator", static_cast<double>(before.asr_denominator)},
                     {"poison_count", poisoned.poison_mask.sum().item<double>()},
                     {"train_size", static_cast<double>(train.size())}};
-    if (!attack.is_clean()) {
-      arec.channels = train.channels();
-      arec.height = train.height();
-      arec.width = train.width();
-      arec.trigger_pattern = to_vector<float>(attack.trigger_pattern(arec.channels, arec.height, arec.width));
-      arec.trigger_mask = to_vector<float>(attack.trigger_mask(arec.height, arec.width));
+    for (const auto& [name, tensor] : attack.artifacts(train.channels(), train.height(), train.width())) {
+      auto t32 = tensor.to(torch::kFloat).contiguous();
+      arec.trigger.push_back({name, std::vector<uint64_t>(t32.sizes().begin(), t32.sizes().end()),
+                              to_vector<float>(t32)});
     }
     spdlog::info("cell {}/{} {} seed {}: trained: ACC {:.2f}% ASR {}", cell.index + 1,
                  spec_.attacks.size() * spec_.seeds.size(), key.attack, key.seed, 100 * before.acc,

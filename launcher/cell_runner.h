@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "core/data/dataset.h"
+#include "core/random.h"
 #include "distributed/process_group.h"
 #include "launcher/plan.h"
 #include "launcher/progress_reporter.h"
@@ -29,8 +30,5 @@ class CellRunner {
   ProgressReporter& progress_;
   Dataset curve_test_;  // The fixed test subset the per-epoch curves evaluate on.
 };
-
-// A seed for one purpose of a cell ("poison", "train", "ft", ...), the same on every rank.
-uint64_t derive_seed(int seed, const std::string& purpose);
 
 }  // namespace pbe

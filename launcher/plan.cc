@@ -18,7 +18,8 @@ Plan make_plan(const ExperimentSpec& spec, int64_t train_size) {
       c.index = static_cast<int>(plan.cells.size());
       c.key = {spec.dataset.name, spec.model, attack.id, seed};
       c.attack = &attack;
-      c.image_epochs = static_cast<double>(spec.training.epochs) * static_cast<double>(train_size);
+      c.image_epochs = static_cast<double>(spec.training.epochs) * static_cast<double>(train_size) +
+                       attack.prototype->extra_image_epochs(train_size, spec.training.epochs);
       for (const auto& d : spec.defenses) c.image_epochs += d.defense->estimated_image_epochs(train_size);
       plan.cells.push_back(c);
     }

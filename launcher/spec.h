@@ -1,5 +1,6 @@
 #pragma once
 // ExperimentSpec: a validated, typed YAML spec. Built only by parse_spec() (spec_parser.cc).
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,7 +15,9 @@ namespace pbe {
 
 struct AttackEntry {
   std::string id;                       // Unique in the spec; the cell's attack name.
-  std::shared_ptr<const Attack> attack;
+  // A fresh attack per cell (attacks keep per-cell state: optimised triggers, generators).
+  std::function<std::unique_ptr<Attack>()> make;
+  std::shared_ptr<const Attack> prototype;  // Built once at parse time: validation, planning.
   NamedStrings options;                 // Effective options (defaults filled), for the record.
 };
 

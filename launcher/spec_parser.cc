@@ -134,10 +134,10 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
     m.finish();
   }
   parse_training(top.map("training"), spec);
-  const int num_classes = spec.dataset.name == "synthetic" ? spec.dataset.synthetic.num_classes : 10;
+  const ImageShape shape = image_shape(spec.dataset);
   spec.attacks = parse_list<AttackEntry>(top, "attacks", attack_names(), "attack",
                                          [&](YamlMap& m, const std::string& name) {
-                                           return parse_attack(m, name, num_classes);
+                                           return parse_attack(m, name, shape);
                                          });
   spec.defenses = parse_list<DefenseEntry>(top, "defenses", defense_names(), "defense",
                                            [&](YamlMap& m, const std::string& name) {

@@ -34,6 +34,14 @@ struct Provenance {
   std::string start_time;          // ISO 8601 UTC
 };
 
+// A named float array that defines an attack's trigger (pattern, mask, warp grid, generator
+// weights), stored under attack/trigger/<name>.
+struct Artifact {
+  std::string name;             // May contain '/' (e.g. "generator/conv1.weight").
+  std::vector<uint64_t> shape;
+  std::vector<float> values;    // Row-major, product(shape) values.
+};
+
 struct AttackRecord {
   Status status = Status::kDone;
   std::string error;
@@ -42,9 +50,7 @@ struct AttackRecord {
   NamedValues metrics;           // acc, asr, ra, *_denominator
   Columns curve;
   std::vector<uint8_t> poison_mask;  // 1 = poisoned training row
-  std::vector<float> trigger_pattern;  // [C, H, W]
-  std::vector<float> trigger_mask;     // [H, W]
-  int64_t channels = 0, height = 0, width = 0;
+  std::vector<Artifact> trigger;      // Empty for the clean model.
 };
 
 struct DefenseRecord {

@@ -95,10 +95,12 @@ void ResultStore::write_attack(const CellKey& cell, const AttackRecord& r) {
   h5::Handle g = h5::open_or_create_group(cell_group, "attack", ctx);
   write_common(g, r.status, r.error, r.seconds, r.options, r.metrics, r.curve, ctx);
   if (!r.poison_mask.empty()) h5::write_dataset(g, "poison_mask", r.poison_mask, ctx);
-  if (!r.trigger_pattern.empty()) {
-    h5::write_dataset(g, "trigger_pattern", r.trigger_pattern,
-                      {hsize_t(r.channels), hsize_t(r.height), hsize_t(r.width)}, ctx);
-    h5::write_dataset(g, "trigger_mask", r.trigger_mask, {hsize_t(r.height), hsize_t(r.width)}, ctx);
+  for (const auto& a : r.trigger) {
+    const auto slash = a.name.rfind('/');  // npos + 1 == 0: the whole name
+    const std::string dir = slash == std::string::npos ? "trigger" : "trigger/" + a.name.substr(0, slash);
+    h5::Handle parent = h5::open_or_create_group(g, dir, ctx);
+    h5::write_dataset(parent, a.name.substr(slash + 1), a.values,
+                      std::vector<hsize_t>(a.shape.begin(), a.shape.end()), ctx);
   }
   flush();
 }

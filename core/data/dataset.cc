@@ -9,6 +9,7 @@ namespace pbe {
 int64_t Dataset::size() const { return labels.defined() ? labels.size(0) : 0; }
 int64_t Dataset::channels() const { return images.size(1); }
 int64_t Dataset::height() const { return images.size(2); }
+ImageShape Dataset::shape() const { return {channels(), height(), width(), num_classes}; }
 int64_t Dataset::width() const { return images.size(3); }
 
 Dataset Dataset::subset(const at::Tensor& indices) const {

@@ -5,6 +5,12 @@
 
 namespace pbe {
 
+// The shape of a dataset's images and its class count: what attacks are built for.
+struct ImageShape {
+  int64_t channels = 1, height = 28, width = 28;
+  int num_classes = 10;
+};
+
 // An in-memory image-classification set: uint8 pixels, labels in [0, num_classes).
 struct Dataset {
   std::string name;
@@ -16,6 +22,7 @@ struct Dataset {
   int64_t channels() const;
   int64_t height() const;
   int64_t width() const;
+  ImageShape shape() const;
   // The rows at `indices` (int64), copied.
   Dataset subset(const at::Tensor& indices) const;
   // Throws DataError unless shapes, dtypes and label range are consistent; `origin` names the source.

@@ -27,6 +27,13 @@ std::string default_dataset_path(const std::string& name) {
   return "";
 }
 
+ImageShape image_shape(const DatasetOptions& o) {
+  if (o.name == "synthetic")
+    return {o.synthetic.channels, o.synthetic.size, o.synthetic.size, o.synthetic.num_classes};
+  if (o.name == "cifar10") return {3, 32, 32, 10};
+  return {1, 28, 28, 10};  // fashion-mnist, mnist
+}
+
 DatasetInfo dataset_info(const std::string& name, int channels) {
   DatasetInfo info;
   if (name == "fashion-mnist") {

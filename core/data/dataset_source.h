@@ -28,6 +28,8 @@ struct DatasetInfo {
 const std::vector<std::string>& known_datasets();
 std::string default_dataset_path(const std::string& name);
 DatasetInfo dataset_info(const std::string& name, int channels);
+// The image shape and class count `options` will load, known before loading anything.
+ImageShape image_shape(const DatasetOptions& options);
 
 // Loads (or generates) the data and applies the subsets. Throws DataError / ConfigError.
 TrainTest load_dataset(const DatasetOptions& options);

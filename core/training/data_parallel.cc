@@ -8,7 +8,7 @@ std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size) {
   return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
 
-void broadcast_model(ClassifierImpl& model, ProcessGroup& group) {
+void broadcast_model(torch::nn::Module& model, ProcessGroup& group) {
   if (group.size() == 1) return;
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> state;
@@ -34,7 +34,7 @@ void broadcast_model(ClassifierImpl& model, ProcessGroup& group) {
   }
 }
 
-void allreduce_gradients(ClassifierImpl& model, ProcessGroup& group) {
+void allreduce_gradients(torch::nn::Module& model, ProcessGroup& group) {
   if (group.size() == 1) return;
   auto params = model.parameters();
   std::vector<torch::Tensor> views;

@@ -1,8 +1,9 @@
 #pragma once
+#include <torch/nn/module.h>
+
 #include <cstdint>
 #include <utility>
 
-#include "core/models/classifier.h"
 #include "distributed/process_group.h"
 
 namespace pbe {
@@ -11,10 +12,10 @@ namespace pbe {
 std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size);
 
 // Every rank starts from rank 0's parameters and buffers.
-void broadcast_model(ClassifierImpl& model, ProcessGroup& group);
+void broadcast_model(torch::nn::Module& model, ProcessGroup& group);
 
 // Sums every parameter's gradient over the group through one flat buffer (a missing gradient
 // counts as zero). Callers scale their local loss so that the sum is the global mean.
-void allreduce_gradients(ClassifierImpl& model, ProcessGroup& group);
+void allreduce_gradients(torch::nn::Module& model, ProcessGroup& group);
 
 }  // namespace pbe

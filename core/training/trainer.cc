@@ -4,20 +4,10 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "core/random.h"
 #include "core/training/data_parallel.h"
 
 namespace pbe {
-namespace {
-
-uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b = 0) {
-  // splitmix64 over the tuple, so (seed, epoch, batch) streams never collide.
-  uint64_t x = seed ^ (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL);
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 double learning_rate(const TrainOptions& o, int epoch) {
   switch (o.schedule) {
@@ -32,6 +22,22 @@ double learning_rate(const TrainOptions& o, int epoch) {
     }
   }
   return o.lr;
+}
+
+EpochRecord close_epoch(at::Tensor stats, ClassifierImpl& model, const TrainOptions& o, int epoch,
+                        double lr, ProcessGroup& group, const EvalFn& evaluate) {
+  group.allreduce(stats, ReduceOp::kSum);
+  EpochRecord rec;
+  rec.epoch = epoch;
+  rec.lr = lr;
+  rec.loss = stats[0].item<double>() / std::max(1.0, stats[2].item<double>());
+  rec.train_acc = stats[1].item<double>() / std::max(1.0, stats[2].item<double>());
+  if (!std::isfinite(rec.loss))
+    throw RunError(o.phase + ": loss is " + std::to_string(rec.loss) + " at epoch " +
+                   std::to_string(epoch) + " (diverged; lower the learning rate)");
+  if (evaluate && o.eval_every > 0 && ((epoch + 1) % o.eval_every == 0 || epoch + 1 == o.epochs))
+    rec.eval = evaluate(model);
+  return rec;
 }
 
 TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const TrainOptions& o,
@@ -78,17 +84,7 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
       images_done += global;
       if (progress) progress({o.phase, epoch, o.epochs, b + 1, batches, images_done});
     }
-    group.allreduce(stats, ReduceOp::kSum);
-    EpochRecord rec;
-    rec.epoch = epoch;
-    rec.lr = lr;
-    rec.loss = stats[0].item<double>() / std::max(1.0, stats[2].item<double>());
-    rec.train_acc = stats[1].item<double>() / std::max(1.0, stats[2].item<double>());
-    if (!std::isfinite(rec.loss))
-      throw RunError(o.phase + ": loss is " + std::to_string(rec.loss) + " at epoch " +
-                     std::to_string(epoch) + " (diverged; lower the learning rate)");
-    if (evaluate && o.eval_every > 0 && ((epoch + 1) % o.eval_every == 0 || epoch + 1 == o.epochs))
-      rec.eval = evaluate(model);
+    EpochRecord rec = close_epoch(stats, model, o, epoch, lr, group, evaluate);
     rec.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     curve.push_back(rec);
   }

@@ -46,6 +46,13 @@ using TrainCurve = std::vector<EpochRecord>;
 
 double learning_rate(const TrainOptions& options, int epoch);
 
+// The end of a data-parallel epoch: sums `stats` (double [3]: loss sum, correct, count) over the
+// group, checks the loss is finite (RunError naming options.phase otherwise), and evaluates when
+// options.eval_every says so. For training loops of their own (Input-aware) to share the trainer's
+// records.
+EpochRecord close_epoch(at::Tensor stats, ClassifierImpl& model, const TrainOptions& options,
+                        int epoch, double lr, ProcessGroup& group, const EvalFn& evaluate);
+
 // Data-parallel SGD: rank 0's weights are broadcast first; each global batch of the seeded epoch
 // permutation is split over the ranks and the gradients all-reduced, so the model after training
 // is the same on any rank count (up to float summation order). Throws RunError on a non-finite loss.

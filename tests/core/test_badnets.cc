@@ -9,6 +9,8 @@ using namespace pbe;
 
 namespace {
 
+ImageShape shape(int classes) { return {1, 8, 8, classes}; }
+
 Dataset toy_set(int64_t n, int classes) {
   Dataset d;
   d.name = "toy";
@@ -19,7 +21,7 @@ Dataset toy_set(int64_t n, int classes) {
 }
 
 TEST(BadNets, CheckerboardInBottomRightCorner) {
-  BadNets attack({}, 10);
+  BadNets attack({}, {3, 10, 10, 10});
   auto x = torch::full({1, 3, 10, 10}, 0.5);
   auto y = attack.apply_trigger(x);
   // Rows/cols 7..9 hold the 3x3 checkerboard: white where (i + j) is even.
@@ -36,10 +38,10 @@ TEST(BadNets, PositionSizeMarginAndSquare) {
   BadNetsOptions o;
   o.pattern = "square";
   o.size = 2;
-  o.position = "top-left";
-  o.margin = 1;
-  BadNets attack(o, 10);
-  auto mask = attack.trigger_mask(6, 6);
+  o.placement.position = "top-left";
+  o.placement.margin = 1;
+  BadNets attack(o, shape(10));
+  auto mask = attack.mask(6, 6);
   EXPECT_EQ(mask.sum().item<float>(), 4.0f);
   EXPECT_EQ(mask[1][1].item<float>(), 1.0f);
   EXPECT_EQ(mask[2][2].item<float>(), 1.0f);
@@ -52,7 +54,7 @@ TEST(BadNets, AllToOnePoisonsExactCountOfNonTargetSamples) {
   BadNetsOptions o;
   o.poison_rate = 0.1;
   o.target = 2;
-  BadNets attack(o, 5);
+  BadNets attack(o, shape(5));
   Dataset clean = toy_set(1000, 5);
   PoisonedDataset p = attack.poison(clean, 7);
   auto mask = p.poison_mask;
@@ -71,7 +73,7 @@ TEST(BadNets, AllToOnePoisonsExactCountOfNonTargetSamples) {
 }
 
 TEST(BadNets, SameSeedSamePoisonDifferentSeedDifferent) {
-  BadNets attack({}, 5);
+  BadNets attack({}, shape(5));
   Dataset clean = toy_set(500, 5);
   auto a = attack.poison(clean, 1).poison_mask;
   auto b = attack.poison(clean, 1).poison_mask;
@@ -84,7 +86,7 @@ TEST(BadNets, AllToAllShiftsLabelsAndCountsEverySample) {
   BadNetsOptions o;
   o.mode = TargetMode::kAllToAll;
   o.poison_rate = 0.2;
-  BadNets attack(o, 4);
+  BadNets attack(o, shape(4));
   Dataset clean = toy_set(400, 4);
   PoisonedDataset p = attack.poison(clean, 3);
   auto rows = p.poison_mask.nonzero().squeeze(1);
@@ -99,7 +101,7 @@ TEST(BadNets, AllToAllShiftsLabelsAndCountsEverySample) {
 TEST(BadNets, AsrMaskExcludesTargetClass) {
   BadNetsOptions o;
   o.target = 1;
-  BadNets attack(o, 3);
+  BadNets attack(o, shape(3));
   auto mask = attack.asr_mask(torch::tensor({0, 1, 2, 1}, torch::kLong));
   EXPECT_EQ(mask.sum().item<int64_t>(), 2);
   EXPECT_FALSE(mask[1].item<bool>());
@@ -108,13 +110,19 @@ TEST(BadNets, AsrMaskExcludesTargetClass) {
 TEST(BadNets, RejectsBadOptions) {
   BadNetsOptions o;
   o.target = 10;
-  EXPECT_THROW(BadNets(o, 10), ConfigError);
+  EXPECT_THROW(BadNets(o, shape(10)), ConfigError);
   o = {};
   o.poison_rate = 0;
-  EXPECT_THROW(BadNets(o, 10), ConfigError);
+  EXPECT_THROW(BadNets(o, shape(10)), ConfigError);
   o = {};
   o.pattern = "stripes";
-  EXPECT_THROW(BadNets(o, 10), ConfigError);
+  EXPECT_THROW(BadNets(o, shape(10)), ConfigError);
+  o = {};
+  o.placement.position = "middle";
+  EXPECT_THROW(BadNets(o, shape(10)), ConfigError);
+  o = {};
+  o.size = 9;  // Larger than the 8x8 images.
+  EXPECT_THROW(BadNets(o, shape(10)), ConfigError);
 }
 
 }  // namespace

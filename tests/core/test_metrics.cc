@@ -57,7 +57,7 @@ TEST(Evaluation, AccAsrRaFollowTheDefinitions) {
   test.num_classes = 3;
   test.images = torch::zeros({6, 1, 5, 5}, torch::kByte);
   test.labels = torch::tensor({0, 1, 1, 2, 2, 2}, torch::kLong);
-  BadNets attack({}, 3);  // target 0, all-to-one
+  BadNets attack({}, {1, 5, 5, 3});  // target 0, all-to-one
   CornerModel model;
   SingleProcessGroup group;
   auto m = evaluate_backdoor(model, test, attack, group);

@@ -96,7 +96,7 @@ TEST(DataParallel, ShardedPredictionMatchesOneRank) {
   auto sharded = predict(*model, data.test.images, *group);
   auto local = predict(*model, data.test.images, single);
   EXPECT_TRUE(sharded.eq(local).all().item<bool>());
-  BadNets attack({}, 4);
+  BadNets attack({}, data.test.shape());
   auto a = evaluate_backdoor(*model, data.test, attack, *group);
   auto b = evaluate_backdoor(*model, data.test, attack, single);
   EXPECT_DOUBLE_EQ(a.acc, b.acc);

@@ -35,7 +35,7 @@ def main():
         assert cell.attrs["status"] == "done"
         mask = cell["attack/poison_mask"][()]
         assert mask.sum() == 60, mask.sum()
-        assert cell["attack/trigger_mask"].shape == (12, 12)
+        assert cell["attack/trigger/trigger_mask"].shape == (12, 12)
         curve = cell["attack/curves"]
         assert len(curve["loss"]) == 4 and curve["loss"][-1] < curve["loss"][0]
         assert math.isclose(cell["defenses/ft/metrics"].attrs["acc"], rows[("badnets", "ft")]["acc"])

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/attacks/badnets.h"
 #include "core/errors.h"
 #include "launcher/spec.h"
@@ -61,7 +63,7 @@ TEST(SpecParser, ParsesAValidSpec) {
   EXPECT_EQ(s.training.milestones, std::vector<int>{1});
   ASSERT_EQ(s.attacks.size(), 2u);
   EXPECT_EQ(s.attacks[0].id, "none");
-  auto* badnets = dynamic_cast<const BadNets*>(s.attacks[1].attack.get());
+  auto* badnets = dynamic_cast<const BadNets*>(s.attacks[1].prototype.get());
   ASSERT_NE(badnets, nullptr);
   EXPECT_DOUBLE_EQ(badnets->options().poison_rate, 0.2);
   EXPECT_EQ(badnets->options().target, 3);
@@ -96,7 +98,7 @@ TEST(SpecParser, WrongTypeNamesTheValue) {
 
 TEST(SpecParser, UnknownNames) {
   EXPECT_EQ(error_of(replace(kValid, "name: badnets", "name: badnet")),
-            "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: none, badnets)");
+            "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: none, badnets, blend, sig, wanet, input-aware, lc, trojannn)");
   EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: fp")),
             "spec.yaml:21: defenses[1].name: unknown defense 'fp' (known: none, ft)");
   EXPECT_EQ(error_of(replace(kValid, "name: small-cnn", "name: vgg")),
@@ -109,6 +111,49 @@ TEST(SpecParser, UnknownNames) {
 TEST(SpecParser, OptionChecksReportTheEntry) {
   EXPECT_EQ(error_of(replace(kValid, "target: 3", "target: 4")),
             "spec.yaml:16: attacks[1]: badnets: target 4 outside [0, 4)");
+  // A patch larger than the 12x12 synthetic images fails before anything runs.
+  EXPECT_EQ(error_of(replace(kValid, "target: 3", "size: 13")),
+            "spec.yaml:16: attacks[1]: badnets: a 13-pixel patch with margin 0 does not fit a 12x12 image");
+  EXPECT_EQ(error_of(replace(kValid, "target: 3", "mode: some-to-one")),
+            "spec.yaml:18: attacks[1].mode: expected all-to-one or all-to-all, got 'some-to-one'");
+}
+
+// Every attack's own checks reach the spec with the offending key named.
+TEST(SpecParser, BadAttackOptionsNameTheKey) {
+  auto attack = [](const std::string& entry) {
+    return error_of(replace(kValid, "  - name: badnets\n    poison_rate: 0.2\n    target: 3\n", entry));
+  };
+  EXPECT_EQ(attack("  - name: blend\n    alpha: 1.5\n"),
+            "spec.yaml:16: attacks[1]: blend: alpha must be in [0, 1], got 1.500000");
+  EXPECT_NE(attack("  - name: blend\n    image: /nonexistent/t.ppm\n").find("attacks[1]: /nonexistent/t.ppm: cannot open image file"),
+            std::string::npos);
+  EXPECT_EQ(attack("  - name: sig\n    mode: all-to-all\n"),
+            "spec.yaml:16: attacks[1]: sig: a clean-label attack is all-to-one only (mode: all-to-one)");
+  EXPECT_EQ(attack("  - name: wanet\n    k: 20\n"), "spec.yaml:16: attacks[1]: wanet: k larger than the image");
+  EXPECT_EQ(attack("  - name: lc\n    norm: l3\n"),
+            "spec.yaml:17: attacks[1].norm: expected linf or l2, got 'l3'");
+  EXPECT_EQ(attack("  - name: lc\n    size: 7\n"),
+            "spec.yaml:16: attacks[1]: lc: size must be >= 1 and fit twice across the image");
+  EXPECT_EQ(attack("  - name: trojannn\n    position: centre\n"),
+            "spec.yaml:16: attacks[1]: trojannn: unknown position 'centre' (bottom-right, bottom-left, top-right or top-left)");
+  EXPECT_EQ(attack("  - name: input-aware\n    cross_rate: 0.95\n"),
+            "spec.yaml:16: attacks[1]: input-aware: cross_rate must be >= 0 and poison_rate + cross_rate <= 1");
+  EXPECT_EQ(attack("  - name: input-aware\n    crossrate: 0.1\n"),
+            "spec.yaml:17: attacks[1].crossrate: unknown key");
+}
+
+TEST(SpecParser, EveryAttackParsesWithItsDefaultsRecorded) {
+  for (const std::string name : {"badnets", "blend", "sig", "wanet", "input-aware", "lc", "trojannn"}) {
+    auto s = parse_spec_text(replace(kValid, "name: badnets\n    poison_rate: 0.2\n    target: 3", "name: " + name),
+                             "spec.yaml");
+    ASSERT_EQ(s.attacks[1].id, name);
+    EXPECT_EQ(s.attacks[1].make()->name(), name);
+    const auto& o = s.attacks[1].options;
+    auto has = [&](const std::string& key) {
+      return std::any_of(o.begin(), o.end(), [&](const auto& kv) { return kv.first == key; });
+    };
+    EXPECT_TRUE(has("poison_rate") && has("target") && has("mode")) << name;
+  }
 }
 
 TEST(SpecParser, SyntaxErrorHasALine) {

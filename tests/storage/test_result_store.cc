@@ -53,11 +53,8 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
     a.metrics = {{"acc", 0.9}, {"asr", 0.99}};
     a.curve = {{"epoch", {0, 1}}, {"loss", {2.0, 1.0}}};
     a.poison_mask = {0, 1, 0, 1};
-    a.channels = 1;
-    a.height = 2;
-    a.width = 2;
-    a.trigger_pattern = {1, 0, 0, 1};
-    a.trigger_mask = {0, 0, 1, 1};
+    a.trigger = {{"trigger_mask", {2, 2}, {0, 0, 1, 1}},
+                 {"generator/conv1.weight", {1, 3}, {0.5f, -1, 2}}};
     store->write_attack(key, a);
     DefenseRecord d;
     d.metrics = {{"acc", 0.88}, {"der", 0.97}};
@@ -94,6 +91,21 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
   EXPECT_EQ(mask[1], 1);
   EXPECT_EQ(mask[2], 0);
   H5Dclose(ds);
+  // Trigger arrays keep their shape; a '/' in the name makes a subgroup.
+  ds = H5Dopen2(g, "trigger/generator/conv1.weight", H5P_DEFAULT);
+  ASSERT_GE(ds, 0);
+  hid_t space = H5Dget_space(ds);
+  hsize_t dims[2] = {};
+  ASSERT_EQ(H5Sget_simple_extent_ndims(space), 2);
+  H5Sget_simple_extent_dims(space, dims, nullptr);
+  EXPECT_EQ(dims[0], 1u);
+  EXPECT_EQ(dims[1], 3u);
+  float weights[3] = {};
+  H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, weights);
+  EXPECT_FLOAT_EQ(weights[2], 2.0f);
+  H5Sclose(space);
+  H5Dclose(ds);
+  EXPECT_GT(H5Lexists(g, "trigger/trigger_mask", H5P_DEFAULT), 0);
   H5Gclose(g);
   EXPECT_GT(H5Lexists(f, "/cells/fashion-mnist/small-cnn/badnets/seed3/defenses", H5P_DEFAULT), 0);
   EXPECT_GT(H5Aexists_by_name(f, "/provenance", "hosts", H5P_DEFAULT), 0);

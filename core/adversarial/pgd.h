@@ -1,0 +1,43 @@
+#pragma once
+// Projected gradient descent (Madry et al. 2018): the one adversarial-example generator that
+// attacks (Label-Consistent) and defenses (PBE, AFT, I-BAU) share.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "core/data/dataset.h"
+#include "core/models/classifier.h"
+#include "distributed/process_group.h"
+
+namespace pbe {
+
+enum class PgdNorm { kLinf, kL2 };
+
+struct PgdOptions {
+  PgdNorm norm = PgdNorm::kLinf;
+  double eps = 6.0 / 255;        // Radius of the ball around the input (pixel scale [0, 1]).
+  double step_size = 1.2 / 255;  // Per step: sign step (L_inf) or normalised-gradient step (L_2).
+  int steps = 7;
+  bool random_start = false;     // Start from a uniform point in the ball instead of the input.
+  // Untargeted: ascend CE(f(x'), y). Targeted: descend CE(f(x'), y), y being the target labels.
+  bool targeted = false;
+  bool clamp = true;             // Keep x' in [0, 1].
+};
+// The PBE paper's setting (eps 6/255, step eps/5, 7 steps, no random start, no clamping).
+PgdOptions pbe_pgd_options();
+
+// Adversarial versions of float images `x` [N, C, H, W] in [0, 1] for labels `y` (int64 [N]).
+// The model runs in eval mode while attacked and gets its mode back. `seed` draws the random
+// start. The model's parameter gradients are left untouched.
+at::Tensor pgd(ClassifierImpl& model, const at::Tensor& x, const at::Tensor& y,
+               const PgdOptions& options, uint64_t seed = 0);
+
+// pgd() over rows `indices` (int64) of `data`, sharded over the group's ranks and gathered:
+// every rank returns the same float [indices.size(0), C, H, W]. Rows are attacked in batches of
+// `batch_size`; the random start of each row depends on `seed` and the row only, so the result
+// does not depend on the rank count.
+at::Tensor pgd_sharded(ClassifierImpl& model, const Dataset& data, const at::Tensor& indices,
+                       const at::Tensor& labels, const PgdOptions& options, ProcessGroup& group,
+                       uint64_t seed = 0, int64_t batch_size = 256);
+
+}  // namespace pbe

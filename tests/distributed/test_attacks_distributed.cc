@@ -1,0 +1,70 @@
+// Attack work spread over ranks gives every rank the result one rank would compute.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/adversarial/pgd.h"
+#include "core/attacks/input_aware.h"
+#include "core/attacks/trojannn.h"
+#include "core/data/synthetic.h"
+#include "core/models/classifier.h"
+#include "distributed/single_process_group.h"
+#include "tests/distributed/mpi_test_env.h"
+
+using namespace pbe;
+using pbe::testing::g_world;
+
+namespace {
+
+ModelOptions tiny_cnn(int size) {
+  ModelOptions m;
+  m.image_size = size;
+  m.num_classes = 4;
+  m.width = 8;
+  return m;
+}
+
+TEST(PgdSharded, SameAdversarialExamplesOnAnyRankCount) {
+  SyntheticOptions so;
+  so.size = 12;
+  so.test_size = 101;  // not a multiple of the rank count or the batch
+  TrainTest data = make_synthetic(so);
+  torch::manual_seed(4);
+  Classifier model = make_model(tiny_cnn(12));
+  auto group = g_world->make_process_group();
+  SingleProcessGroup single;
+  PgdOptions o;
+  o.random_start = true;
+  o.steps = 3;
+  auto rows = torch::arange(100, -1, -1, torch::kLong);  // any order of rows
+  auto labels = data.test.labels.index_select(0, rows);
+  auto sharded = pgd_sharded(*model, data.test, rows, labels, o, *group, 9, 32);
+  auto local = pgd_sharded(*model, data.test, rows, labels, o, single, 9, 32);
+  ASSERT_EQ(sharded.sizes(), local.sizes());
+  EXPECT_TRUE(torch::allclose(sharded, local, 1e-5, 1e-6));
+}
+
+TEST(InputAwareDistributed, RanksEndWithTheSameGeneratorsAndPoisonedSet) {
+  SyntheticOptions so;
+  so.size = 12;
+  so.train_size = 96;
+  TrainTest data = make_synthetic(so);
+  auto group = g_world->make_process_group();
+  InputAwareOptions o;
+  o.mask_epochs = 1;
+  InputAware attack(o, data.train.shape());
+  TrainOptions t;
+  t.epochs = 1;
+  t.batch_size = 32;
+  AttackContext ctx{data.train, tiny_cnn(12), t, *group, 3, {}, {}};
+  torch::manual_seed(5);
+  Classifier model = make_model(ctx.model);
+  Infection inf = attack.infect(*model, ctx);
+  // Rank 0's poisoned images and trigger on a probe, compared on every rank.
+  auto probe = to_float(data.test.images.narrow(0, 0, 8));
+  auto mine = torch::cat({attack.apply_trigger(probe).flatten(), to_float(inf.poisoned.data.images).flatten()});
+  auto root = mine.clone();
+  group->broadcast(root, 0);
+  EXPECT_TRUE(torch::allclose(mine, root, 1e-5, 1e-6));
+}
+
+}  // namespace
