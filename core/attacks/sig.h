@@ -8,7 +8,8 @@ namespace pbe {
 // SIG (Barni et al. 2019, "A new backdoor attack in CNNs by training set corruption without
 // label poisoning"): a horizontal sinusoid v(i, j) = delta sin(2 pi j f / W) added to every row
 // and channel, x' = clamp(x + v, 0, 1). Clean-label: only target-class training images get it,
-// their labels unchanged; poison_rate is the fraction of the target class.
+// their labels unchanged; poison_rate is the fraction of the target class (1.0: the whole class,
+// what the PBE paper's "10% of CIFAR-10" amounts to).
 struct SigOptions : PoisonOptions {
   SigOptions() { poison_rate = 1.0; }
   double delta = 20.0 / 255;       // Amplitude in the poisoned training images. Default: 20/255

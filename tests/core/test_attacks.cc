@@ -13,8 +13,11 @@
 #include "core/attacks/trojannn.h"
 #include "core/attacks/wanet.h"
 #include "core/data/netpbm_reader.h"
+#include "core/data/synthetic.h"
 #include "core/errors.h"
 #include "core/models/classifier.h"
+#include "core/random.h"
+#include "distributed/single_process_group.h"
 #include "tests/temp_dir_test.h"
 
 using namespace pbe;
@@ -212,6 +215,41 @@ TEST(LabelConsistent, CheckerboardsInAllFourCorners) {
   LabelConsistentOptions half;
   half.amplitude = 0.5;
   EXPECT_FLOAT_EQ(LabelConsistent(half, kShape).apply_trigger(torch::full({1, 1, 16, 16}, 0.5))[0][0][0][0].item<float>(), 0.75f);
+}
+
+TEST(LabelConsistent, PerturbsHalfTheTargetClassWithinEpsAndKeepsLabels) {
+  SyntheticOptions so;
+  so.size = 16;
+  so.train_size = 200;
+  auto data = make_synthetic(so);
+  SingleProcessGroup group;
+  ModelOptions m;
+  m.image_size = 16;
+  m.num_classes = so.num_classes;
+  m.width = 8;
+  TrainOptions t;
+  t.epochs = 1;
+  LabelConsistentOptions o;
+  o.target = 1;
+  o.poison_rate = 0.5;
+  o.pgd.steps = 3;
+  LabelConsistent attack(o, data.train.shape());
+  AttackContext ctx{data.train, m, t, group, 7, {}, {}};
+  attack.prepare(ctx);
+  auto p = attack.poison(data.train, derive_seed(7, "poison"));
+  EXPECT_TRUE(torch::equal(p.data.labels, data.train.labels));  // clean-label
+  auto rows = p.poison_mask.nonzero().squeeze(1);
+  const auto target_rows = data.train.labels.eq(1).sum().item<int64_t>();
+  EXPECT_EQ(rows.numel(), std::llround(0.5 * target_rows));
+  EXPECT_TRUE(data.train.labels.index_select(0, rows).eq(1).all().item<bool>());
+  // Away from the corner triggers the change is the PGD perturbation: within eps (+ rounding).
+  auto diff = (to_float(p.data.images.index_select(0, rows)) - to_float(data.train.images.index_select(0, rows)))
+                  .narrow(2, 3, 10).narrow(3, 3, 10).abs();
+  EXPECT_LE(diff.max().item<float>(), 8.0 / 255 + 0.5 / 255 + 1e-6);
+  EXPECT_GT(diff.max().item<float>(), 1.0 / 255);
+  // The corners hold the checkerboard.
+  auto corners = to_float(p.data.images.index_select(0, rows)).select(2, 0).select(2, 0);
+  EXPECT_TRUE(corners.eq(1).all().item<bool>());
 }
 
 TEST(LabelConsistent, PoisonNeedsPrepare) {

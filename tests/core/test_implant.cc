@@ -1,10 +1,13 @@
-// A short training on synthetic data implants each attack's backdoor: ASR far above chance with
-// clean accuracy intact. The full-size check on Fashion-MNIST is experiments/attacks.yaml.
+// A short training on synthetic data implants each attack's backdoor: ASR far above chance (the
+// clean model's ASR) with clean accuracy intact. These data sets are ~10x smaller than
+// Fashion-MNIST and trained ~10 epochs, so subtle triggers get stronger settings than their
+// papers'; the papers' defaults are measured on Fashion-MNIST (experiments/attacks.yaml,
+// docs/attacks.md).
 #include <gtest/gtest.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#include <memory>
+#include <string>
 
 #include "core/attacks/badnets.h"
 #include "core/attacks/blend.h"
@@ -22,13 +25,40 @@ using namespace pbe;
 
 namespace {
 
+const ImageShape kShape{1, 16, 16, 4};
+
+SyntheticOptions synthetic(int64_t train, double noise) {
+  SyntheticOptions so;
+  so.size = 16;
+  so.num_classes = 4;
+  so.train_size = train;
+  so.test_size = 300;
+  so.noise = noise;
+  return so;
+}
+
+// Smooth class blobs, little noise: dirty-label triggers.
+const TrainTest& smooth_data() {
+  static const TrainTest d = make_synthetic(synthetic(2000, 0.05));
+  return d;
+}
+
+// The same blobs under heavy pixel noise: natural features are weak, the regime where clean-label
+// attacks work (the trigger becomes the target class's most reliable feature).
+const TrainTest& noisy_data() {
+  static const TrainTest d = make_synthetic(synthetic(3000, 0.45));
+  return d;
+}
+
 // Four classes of sharp-edged binary textures (random 8x8 grids at 2x2 pixels) under random
-// shifts, contrast and noise: like natural images, recognising a class takes edges and some
-// invariance, and a sub-pixel warp changes the pixels (it would not on smooth blobs).
+// shifts, contrast and noise: a warp must move edges to be seen (on smooth blobs it changes
+// almost nothing).
 Dataset textures(int64_t n, uint64_t seed) {
   auto gen = at::detail::createCPUGenerator(seed);
   auto proto_gen = at::detail::createCPUGenerator(1234);
-  auto protos = at::randint(0, 2, {4, 1, 8, 8}, proto_gen, torch::kFloat).repeat_interleave(2, 2).repeat_interleave(2, 3);
+  auto protos = at::randint(0, 2, {4, 1, 8, 8}, proto_gen, torch::kFloat)
+                    .repeat_interleave(2, 2)
+                    .repeat_interleave(2, 3);
   Dataset d;
   d.name = "textures";
   d.num_classes = 4;
@@ -43,31 +73,14 @@ Dataset textures(int64_t n, uint64_t seed) {
   return d;
 }
 
-// Smooth class blobs under heavy pixel noise: natural features are weak (clean ACC ~0.9), the
-// regime where clean-label attacks work: the trigger is the target class's most reliable feature.
-const TrainTest& noisy_data() {
-  static const TrainTest d = [] {
-    SyntheticOptions so;
-    so.size = 16;
-    so.num_classes = 4;
-    so.train_size = 3000;
-    so.test_size = 300;
-    so.noise = 0.45;
-    return make_synthetic(so);
-  }();
-  return d;
-}
-
-const TrainTest& data() {
+const TrainTest& texture_data() {
   static const TrainTest d{textures(3000, 1), textures(300, 2)};
   return d;
 }
 
-struct Outcome {
-  BackdoorMetrics clean, infected;
-};
-
-Outcome implant(Attack& attack, int epochs, const TrainTest& set) {
+// Trains the victim through the attack (prepare + infect) and a clean model with the same recipe,
+// and checks the backdoor is in: ASR >= 0.5 and >= the clean model's + 0.4, ACC within 5 points.
+void expect_implanted(Attack& attack, const TrainTest& set, int epochs = 10) {
   SingleProcessGroup group;
   ModelOptions m;
   m.image_size = 16;
@@ -83,76 +96,69 @@ Outcome implant(Attack& attack, int epochs, const TrainTest& set) {
   Classifier model = make_model(m);
   attack.prepare(ctx);
   attack.infect(*model, ctx);
-  Outcome o;
-  o.infected = evaluate_backdoor(*model, set.test, attack, group);
-  // The same recipe without poisoning: the clean baseline and the trigger's chance-level ASR.
+  auto infected = evaluate_backdoor(*model, set.test, attack, group);
   torch::manual_seed(0);
   Classifier clean = make_model(m);
   train_classifier(*clean, set.train, t, group);
-  o.clean = evaluate_backdoor(*clean, set.test, attack, group);
-  return o;
-}
-
-void expect_implanted(Attack& attack, int epochs = 8, const TrainTest& set = data()) {
-  auto o = implant(attack, epochs, set);
-  SCOPED_TRACE(attack.name());
-  std::fprintf(stderr, "%s: clean ACC %.3f ASR %.3f | infected ACC %.3f ASR %.3f\n", attack.name().c_str(), o.clean.acc, o.clean.asr, o.infected.acc, o.infected.asr);
-  EXPECT_GT(o.infected.asr, 0.9) << "clean model's ASR " << o.clean.asr;
-  EXPECT_LT(o.clean.asr, 0.5);
-  EXPECT_GT(o.infected.acc, o.clean.acc - 0.05) << "clean ACC " << o.clean.acc;
+  auto baseline = evaluate_backdoor(*clean, set.test, attack, group);
+  SCOPED_TRACE(attack.name() + ": clean ACC " + std::to_string(baseline.acc) + " ASR " +
+               std::to_string(baseline.asr) + ", infected ACC " + std::to_string(infected.acc) +
+               " ASR " + std::to_string(infected.asr));
+  EXPECT_GE(infected.asr, 0.5);
+  EXPECT_GE(infected.asr, baseline.asr + 0.4);
+  EXPECT_GE(infected.acc, baseline.acc - 0.05);
 }
 
 TEST(Implant, BadNets) {
-  BadNets a({}, data().train.shape());
-  expect_implanted(a);
+  BadNets a({}, kShape);
+  expect_implanted(a, smooth_data());
 }
 
-// Subtle triggers get a stronger setting than their paper's: this data set is ~25x smaller than
-// Fashion-MNIST, so the poisoned rows are seen ~25x less often. The defaults are measured on
-// Fashion-MNIST (docs/attacks.md).
 TEST(Implant, Blend) {
   BlendOptions o;
   o.alpha = 0.2;
-  Blend a(o, data().train.shape());
-  expect_implanted(a, 20);
-}
-
-TEST(Implant, Sig) {
-  SigOptions o;
-  o.delta = o.test_delta = 60.0 / 255;
-  Sig a(o, data().train.shape());
-  expect_implanted(a, 20, noisy_data());
-}
-
-TEST(Implant, WaNet) {
-  WaNetOptions o;
-  o.s = 1.0;
-  WaNet a(o, data().train.shape());
-  expect_implanted(a, 20);
-}
-
-TEST(Implant, LabelConsistent) {
-  LabelConsistentOptions o;
-  o.pgd.eps = 16.0 / 255;
-  o.pgd.steps = 10;
-  o.pgd.step_size = 4.0 / 255;
-  LabelConsistent a(o, data().train.shape());
-  expect_implanted(a, 20, noisy_data());
+  Blend a(o, kShape);
+  expect_implanted(a, smooth_data());
 }
 
 TEST(Implant, TrojanNN) {
   TrojanNNOptions o;
   o.size = 4;
   o.steps = 200;
-  TrojanNN a(o, data().train.shape());
-  expect_implanted(a);
+  TrojanNN a(o, kShape);
+  expect_implanted(a, smooth_data());
 }
 
 TEST(Implant, InputAware) {
   InputAwareOptions o;
   o.mask_epochs = 2;
-  InputAware a(o, data().train.shape());
-  expect_implanted(a, 20);
+  InputAware a(o, kShape);
+  expect_implanted(a, smooth_data());
+}
+
+TEST(Implant, WaNet) {
+  WaNetOptions o;
+  o.s = 1.0;
+  WaNet a(o, kShape);
+  expect_implanted(a, texture_data());
+}
+
+TEST(Implant, Sig) {
+  SigOptions o;
+  o.delta = 60.0 / 255;
+  o.test_delta = 120.0 / 255;  // Barni et al.: the test-time signal may be stronger
+  Sig a(o, kShape);
+  expect_implanted(a, noisy_data(), 12);
+}
+
+TEST(Implant, LabelConsistent) {
+  LabelConsistentOptions o;
+  o.poison_rate = 0.5;  // half the target class
+  o.pgd.eps = 32.0 / 255;
+  o.pgd.steps = 10;
+  o.pgd.step_size = 8.0 / 255;
+  LabelConsistent a(o, kShape);
+  expect_implanted(a, noisy_data(), 12);
 }
 
 }  // namespace

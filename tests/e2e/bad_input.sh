@@ -42,6 +42,6 @@ expect 2 "old.h5: results file exists; pass --overwrite" "$MPIEXEC" -n 2 "$PBE_D
 "$PBE_DIST" run > /dev/null 2>&1; [[ $? == 2 ]] || fail "missing spec argument must exit 2"
 "$PBE_DIST" --help > /dev/null || fail "--help failed"
 "$PBE_DIST" plan "$SRC/tests/specs/tiny.yaml" > "$WORK/plan.txt" || fail "plan failed"
-grep -q "2 cells" "$WORK/plan.txt" || fail "plan output: $(cat "$WORK/plan.txt")"
+grep -q "3 cells" "$WORK/plan.txt" || fail "plan output: $(cat "$WORK/plan.txt")"
 [[ ! -e results/tiny.h5 ]] || fail "plan wrote a results file"
 echo "bad_input: ok"

@@ -24,7 +24,7 @@ def main():
         for field in ("dataset", "model", "attack", "seed", "defense", "status", "acc", "asr", "ra", "der"):
             assert field in names, field
         rows = {(r["attack"].decode(), r["defense"].decode()): r for r in m}
-        assert set(rows) == {("none", "none"), ("none", "ft"), ("badnets", "none"), ("badnets", "ft")}, rows
+        assert set(rows) == {(a, d) for a in ("none", "badnets", "input-aware") for d in ("none", "ft")}, rows
         assert all(r["status"].decode() == "done" for r in m)
         clean, infected = rows[("none", "none")], rows[("badnets", "none")]
         assert clean["acc"] > 0.9, clean["acc"]
@@ -36,6 +36,10 @@ def main():
         mask = cell["attack/poison_mask"][()]
         assert mask.sum() == 60, mask.sum()
         assert cell["attack/trigger/trigger_mask"].shape == (12, 12)
+        ia = f["cells/synthetic/small-cnn/input-aware/seed0/attack"]
+        assert ia["trigger/pattern_generator/conv1.weight"].shape == (16, 1, 3, 3)
+        assert ia["trigger/mask_generator/conv9.weight"].shape == (1, 16, 3, 3)
+        assert ia["metrics"].attrs["poison_count"] == 60
         curve = cell["attack/curves"]
         assert len(curve["loss"]) == 4 and curve["loss"][-1] < curve["loss"][0]
         assert math.isclose(cell["defenses/ft/metrics"].attrs["acc"], rows[("badnets", "ft")]["acc"])
@@ -43,6 +47,12 @@ def main():
             with h5py.File(sys.argv[3], "r") as g:
                 other = {(r["attack"], r["defense"]): r for r in g["matrix"][()]}
             for r in m:
+                # Input-aware trains its generators with Adam through a steep mask threshold:
+                # float summation order (rank count) decides near-zero gradient signs, so runs
+                # on different rank counts end in different generators (the MPI tests check the
+                # first steps agree).
+                if r["attack"] == b"input-aware":
+                    continue
                 o = other[(r["attack"], r["defense"])]
                 for k in ("acc", "asr", "ra"):
                     assert (math.isnan(r[k]) and math.isnan(o[k])) or abs(r[k] - o[k]) <= 0.006, (k, r, o)

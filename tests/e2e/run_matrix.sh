@@ -8,7 +8,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 "$MPIEXEC" -n 2 "$PBE_DIST" "$SRC/tests/specs/tiny.yaml" -o "$WORK/two.h5" > "$WORK/out2.txt"
-grep -q "badnets | 0" "$WORK/out2.txt" || { echo "no result table printed"; cat "$WORK/out2.txt"; exit 1; }
+grep -qE "badnets +\| 0" "$WORK/out2.txt" || { echo "no result table printed"; cat "$WORK/out2.txt"; exit 1; }
 "$PBE_DIST" run "$SRC/tests/specs/tiny.yaml" -o "$WORK/one.h5" --threads 1 > "$WORK/out1.txt"
 
 h5dump -d /matrix "$WORK/two.h5" | grep -q '"badnets"' || { echo "h5dump cannot read /matrix"; exit 1; }
