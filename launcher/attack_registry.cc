@@ -32,23 +32,6 @@ void read_placement(OptionReader& r, PatchPlacement& p) {
   p.margin = r("margin", p.margin);
 }
 
-void read_pgd(OptionReader& r, PgdOptions& o) {
-  auto norm = r.map().get<std::string>("norm", o.norm == PgdNorm::kLinf ? "linf" : "l2");
-  if (norm == "linf") {
-    o.norm = PgdNorm::kLinf;
-  } else if (norm == "l2") {
-    o.norm = PgdNorm::kL2;
-  } else {
-    r.map().fail(r.map().node("norm"), "norm", "expected linf or l2, got '" + norm + "'");
-  }
-  r.record("norm", norm);
-  o.eps = r("eps", o.eps);
-  o.step_size = r("step_size", o.step_size);
-  o.steps = r("steps", o.steps);
-  o.random_start = r("random_start", o.random_start);
-  o.clamp = r("clamp", o.clamp);
-}
-
 // The options struct of each attack, read from its entry.
 BadNetsOptions read(OptionReader& r, BadNetsOptions o) {
   read_poison(r, o);
@@ -131,6 +114,28 @@ AttackEntry entry_for(YamlMap& m, const ImageShape& shape) {
 }
 
 }  // namespace
+
+void read_pgd(OptionReader& parent, PgdOptions& o) {
+  YamlMap m = parent.map().map("pgd");
+  OptionReader r(m);
+  auto norm = m.get<std::string>("norm", o.norm == PgdNorm::kLinf ? "linf" : "l2");
+  if (norm == "linf") {
+    o.norm = PgdNorm::kLinf;
+  } else if (norm == "l2") {
+    o.norm = PgdNorm::kL2;
+  } else {
+    m.fail(m.node("norm"), "norm", "expected linf or l2, got '" + norm + "'");
+  }
+  r.record("norm", norm);
+  o.eps = r("eps", o.eps);
+  o.step_size = r("step_size", o.step_size);
+  o.steps = r("steps", o.steps);
+  o.random_start = r("random_start", o.random_start);
+  o.targeted = r("targeted", o.targeted);
+  o.clamp = r("clamp", o.clamp);
+  m.finish();
+  for (const auto& [key, value] : r.recorded()) parent.record("pgd." + key, value);
+}
 
 const std::vector<std::string>& attack_names() {
   static const std::vector<std::string> names{"none", "badnets", "blend", "sig", "wanet",

@@ -144,7 +144,19 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
     return rows;
   }
 
-  // 2. Each defense on a copy of the infected model.
+  // 2. Each defense on a copy of the infected model. Data-filtering defenses' selections are
+  // judged against the poison mask here, for the record only.
+  const auto poison_mask = poisoned.poison_mask;
+  const int64_t clean_total = train.size() - poison_mask.sum().item<int64_t>();
+  SelectionJudge judge = [&](const at::Tensor& rows) {
+    SelectionQuality q;
+    q.size = rows.numel();
+    q.poisoned = poison_mask.index_select(0, rows).sum().item<int64_t>();
+    const double clean = static_cast<double>(q.size - q.poisoned);
+    q.clean_precision = q.size > 0 ? clean / static_cast<double>(q.size) : NAN;
+    q.clean_recall = clean_total > 0 ? clean / static_cast<double>(clean_total) : NAN;
+    return q;
+  };
   const auto order = seeded_permutation(train.size(), derive_seed(key.seed, "clean-extra"));
   for (size_t di = 0; di < spec_.defenses.size(); ++di) {
     const DefenseEntry& d = spec_.defenses[di];
@@ -161,7 +173,8 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
       if (d.defense->changes_model()) {
         Classifier purified = clone_model(*model, model_options);
         DefenseContext ctx{poisoned.data, clean_extra, spec_.training.augmentation, group_,
-                           derive_seed(key.seed, "defense/" + d.id), eval_curve, progress_.callback()};
+                           derive_seed(key.seed, "defense/" + d.id), eval_curve, progress_.callback(),
+                           judge};
         result = d.defense->purify(*purified, ctx);
         after = evaluate_backdoor(*purified, test, attack, group_);
       }
@@ -176,6 +189,12 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
                       {"asr_denominator", static_cast<double>(after.asr_denominator)},
                       {"clean_extra_size", static_cast<double>(n_clean)}};
       drec.curve = to_columns(result.curve);
+      drec.steps = result.steps;
+      if (result.selected.defined()) {
+        auto kept = torch::zeros({train.size()}, torch::kByte);
+        kept.index_fill_(0, result.selected, 1);
+        drec.selected = to_vector<uint8_t>(kept);
+      }
       row = make_row(key, d.id, Status::kDone, "", 0);
       row.acc = after.acc;
       row.asr = after.asr;

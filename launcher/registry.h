@@ -2,10 +2,12 @@
 // Attack and defense names the spec accepts, and the one place their YAML options are parsed
 // (attack_registry.cc, defense_registry.cc).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <string>
 #include <vector>
 
+#include "core/adversarial/pgd.h"
 #include "core/errors.h"
 #include "launcher/spec.h"
 #include "launcher/yaml_map.h"
@@ -44,6 +46,10 @@ class OptionReader {
   YamlMap& map_;
   NamedStrings recorded_;
 };
+
+// The `pgd:` block of an attack or defense: norm (linf, l2), eps, step_size, steps,
+// random_start, targeted, clamp; recorded as pgd.<key> (attack_registry.cc).
+void read_pgd(OptionReader& reader, PgdOptions& options);
 
 // Builds with `make`, turning a ConfigError or DataError from an options struct's own checks
 // into one at the entry's line and key path.

@@ -1,6 +1,7 @@
 #include "launcher/yaml_map.h"
 
 #include <cstdint>
+#include <type_traits>
 
 #include "core/errors.h"
 
@@ -16,6 +17,12 @@ template <> const char* kind_name<double>() { return "a number"; }
 template <> const char* kind_name<bool>() { return "true or false"; }
 template <> const char* kind_name<std::string>() { return "a string"; }
 template <> const char* kind_name<std::vector<int>>() { return "a list of integers"; }
+template <> const char* kind_name<std::vector<double>>() { return "a list of numbers"; }
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
 
 }  // namespace
 
@@ -27,11 +34,11 @@ void throw_config_error(const std::string& file, const YAML::Node& at, const std
 
 template <class T>
 T convert_scalar(const YAML::Node& node, const std::string& key, const std::string& file) {
-  if constexpr (std::is_same_v<T, std::vector<int>>) {
+  if constexpr (is_vector<T>::value) {
     if (!node.IsSequence()) throw_config_error(file, node, key, std::string("expected ") + kind_name<T>());
-    std::vector<int> out;
+    T out;
     for (size_t i = 0; i < node.size(); ++i)
-      out.push_back(convert_scalar<int>(node[i], key + "[" + std::to_string(i) + "]", file));
+      out.push_back(convert_scalar<typename T::value_type>(node[i], key + "[" + std::to_string(i) + "]", file));
     return out;
   } else {
     if (!node.IsScalar())
@@ -101,6 +108,7 @@ PBE_INSTANTIATE(double)
 PBE_INSTANTIATE(bool)
 PBE_INSTANTIATE(std::string)
 PBE_INSTANTIATE(std::vector<int>)
+PBE_INSTANTIATE(std::vector<double>)
 #undef PBE_INSTANTIATE
 
 }  // namespace pbe

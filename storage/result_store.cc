@@ -109,6 +109,11 @@ void ResultStore::write_defense(const CellKey& cell, const std::string& defense,
   const std::string ctx = path_ + ":" + cell.group_path() + "/defenses/" + defense;
   h5::Handle g = h5::open_or_create_group(file_, cell.group_path() + "/defenses/" + defense, ctx);
   write_common(g, r.status, r.error, r.seconds, r.options, r.metrics, r.curve, ctx);
+  if (!r.steps.empty()) {
+    h5::Handle steps = h5::open_or_create_group(g, "steps", ctx);
+    for (const auto& [k, v] : r.steps) h5::write_dataset(steps, k, v, ctx);
+  }
+  if (!r.selected.empty()) h5::write_dataset(g, "selected", r.selected, ctx);
   flush();
 }
 

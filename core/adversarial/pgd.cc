@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "core/errors.h"
 #include "core/random.h"
 #include "core/training/data_parallel.h"
 
@@ -71,6 +72,11 @@ at::Tensor run_pgd(ClassifierImpl& model, const at::Tensor& x, const at::Tensor&
 }
 
 }  // namespace
+
+void check_pgd_options(const PgdOptions& o, const std::string& owner) {
+  if (!(o.eps >= 0) || !(o.step_size >= 0) || o.steps < 0)
+    throw ConfigError(owner + ": eps, step_size and steps must be >= 0");
+}
 
 PgdOptions pbe_pgd_options() {
   PgdOptions o;

@@ -4,6 +4,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <string>
 
 #include "core/data/dataset.h"
 #include "core/models/classifier.h"
@@ -23,6 +24,9 @@ struct PgdOptions {
   bool targeted = false;
   bool clamp = true;             // Keep x' in [0, 1].
 };
+// Throws ConfigError "<owner>: ..." for a negative eps, step size or step count.
+void check_pgd_options(const PgdOptions& options, const std::string& owner);
+
 // The PBE paper's setting (eps 6/255, step eps/5, 7 steps, no random start, no clamping).
 PgdOptions pbe_pgd_options();
 

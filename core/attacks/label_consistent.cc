@@ -13,8 +13,7 @@ LabelConsistent::LabelConsistent(const LabelConsistentOptions& o, const ImageSha
   if (o.size < 1 || 2 * o.size > std::min(shape.height, shape.width))
     throw ConfigError("lc: size must be >= 1 and fit twice across the image");
   if (!(o.amplitude > 0 && o.amplitude <= 1)) throw ConfigError("lc: amplitude must be in (0, 1]");
-  if (!(o.pgd.eps >= 0) || !(o.pgd.step_size >= 0) || o.pgd.steps < 0)
-    throw ConfigError("lc: eps, step_size and steps must be >= 0");
+  check_pgd_options(o.pgd, "lc");
   if (o.surrogate_epochs < 0) throw ConfigError("lc: surrogate_epochs must be >= 0");
 }
 

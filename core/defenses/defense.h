@@ -1,6 +1,9 @@
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/data/augmentation.h"
 #include "core/data/dataset.h"
@@ -11,8 +14,20 @@
 
 namespace pbe {
 
-// What a defense may use. It never sees the poison mask or the test set (curves come through
-// `evaluate`, which the runner supplies for the record).
+// How a selected subset of the training set compares with the true poison mask: the evaluator's
+// knowledge, computed by the runner for the record (a defense sees only these numbers' absence).
+struct SelectionQuality {
+  int64_t size = 0, poisoned = 0;  // rows selected; poisoned among them
+  double clean_precision = 0;      // clean rows selected / rows selected
+  double clean_recall = 0;         // clean rows selected / clean rows in the training set
+};
+using SelectionJudge = std::function<SelectionQuality(const at::Tensor& selected_rows)>;
+
+// Named columns of equal length (per-step records), as the results file stores them.
+using Table = std::vector<std::pair<std::string, std::vector<double>>>;
+
+// What a defense may use. It never sees the poison mask or the test set: curves come through
+// `evaluate` and selection quality through `judge`, which the runner supplies for the record.
 struct DefenseContext {
   const Dataset& poisoned_train;  // The training set as the defender holds it.
   const Dataset& clean_extra;     // Clean extra data (empty unless clean_fraction() > 0).
@@ -21,10 +36,13 @@ struct DefenseContext {
   uint64_t seed = 0;
   EvalFn evaluate;                // For per-epoch curves; may be empty.
   ProgressFn progress;
+  SelectionJudge judge;           // For data-filtering defenses' records; may be empty.
 };
 
 struct DefenseResult {
   TrainCurve curve;
+  Table steps;          // Per-step records of multi-step defenses (PBE); may be empty.
+  at::Tensor selected;  // The final training rows a data-filtering defense kept (int64); may be undefined.
 };
 
 // A backdoor defense: purifies `model` in place. Every rank of the group calls purify together.

@@ -7,8 +7,8 @@ namespace pbe {
 FineTuning::FineTuning(const FineTuningOptions& o) : options_(o) {
   if (!(o.clean_fraction > 0 && o.clean_fraction <= 1))
     throw ConfigError("ft: clean_fraction must be in (0, 1]");
-  if (o.epochs < 1 || o.batch_size < 1 || !(o.lr > 0))
-    throw ConfigError("ft: epochs, batch_size and lr must be positive");
+  if (o.epochs < 1) throw ConfigError("ft: epochs must be positive");
+  o.sgd.check("ft");
 }
 
 double FineTuning::estimated_image_epochs(int64_t train_size) const {
@@ -17,16 +17,7 @@ double FineTuning::estimated_image_epochs(int64_t train_size) const {
 
 DefenseResult FineTuning::purify(ClassifierImpl& model, const DefenseContext& ctx) const {
   if (ctx.clean_extra.size() == 0) throw ConfigError("ft: the clean extra set is empty");
-  TrainOptions train;
-  train.epochs = options_.epochs;
-  train.batch_size = options_.batch_size;
-  train.lr = options_.lr;
-  train.momentum = options_.momentum;
-  train.weight_decay = options_.weight_decay;
-  train.schedule = options_.schedule;
-  train.augmentation = ctx.augmentation;
-  train.seed = ctx.seed;
-  train.phase = "ft";
+  TrainOptions train = options_.sgd.train_options(options_.epochs, ctx.augmentation, ctx.seed, "ft");
   DefenseResult result;
   result.curve = train_classifier(model, ctx.clean_extra, train, ctx.group, ctx.evaluate, ctx.progress);
   return result;

@@ -7,11 +7,7 @@ namespace pbe {
 struct FineTuningOptions {
   double clean_fraction = 0.05;  // Clean extra set size / training set size. Default: 0.05
   int epochs = 10;               // Default: 10
-  int64_t batch_size = 128;      // Global batch. Default: 128
-  double lr = 0.01;              // Default: 0.01
-  double momentum = 0.9;
-  double weight_decay = 5e-4;
-  LrSchedule schedule = LrSchedule::kCosine;
+  SgdRecipe sgd;                 // Default: batch 128, lr 0.01, momentum 0.9, wd 5e-4, cosine
 };
 
 class FineTuning final : public Defense {

@@ -13,11 +13,15 @@ namespace pbe {
 
 using ImageTransform = std::function<at::Tensor(const at::Tensor&)>;
 
-// Predicted labels (int64 [N]) for uint8 images, identical on every rank: each rank classifies
-// its contiguous shard in eval mode, the shards are all-gathered. `transform` (e.g. a trigger)
-// is applied to the float images first.
+// Logits (float [N, classes]) for uint8 images, identical on every rank: each rank runs its
+// contiguous shard in eval mode, the shards are all-gathered. `transform` (e.g. a trigger) is
+// applied to the float images first. Every rank calls it with the same images.
+at::Tensor predict_logits(ClassifierImpl& model, const at::Tensor& images_u8, ProcessGroup& group,
+                          const ImageTransform& transform = {}, int64_t batch_size = 128);
+// The predicted labels (int64 [N]) of predict_logits().
 at::Tensor predict(ClassifierImpl& model, const at::Tensor& images_u8, ProcessGroup& group,
                    const ImageTransform& transform = {}, int64_t batch_size = 128);
+
 
 // ACC, ASR and RA as shared/docs/metrics.md defines them. For a clean model (no trigger) ASR and
 // RA are NaN.

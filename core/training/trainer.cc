@@ -9,6 +9,25 @@
 
 namespace pbe {
 
+void SgdRecipe::check(const std::string& owner) const {
+  if (batch_size < 1 || !(lr > 0)) throw ConfigError(owner + ": batch_size and lr must be positive");
+}
+
+TrainOptions SgdRecipe::train_options(int epochs, const Augmentation& augmentation, uint64_t seed,
+                                      const std::string& phase) const {
+  TrainOptions t;
+  t.epochs = epochs;
+  t.batch_size = batch_size;
+  t.lr = lr;
+  t.momentum = momentum;
+  t.weight_decay = weight_decay;
+  t.schedule = schedule;
+  t.augmentation = augmentation;
+  t.seed = seed;
+  t.phase = phase;
+  return t;
+}
+
 double learning_rate(const TrainOptions& o, int epoch) {
   switch (o.schedule) {
     case LrSchedule::kConstant: return o.lr;
@@ -71,6 +90,7 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
           x = apply_augmentation(x, o.augmentation, draws.slice(lo, hi));
         }
         auto y = data.labels.index_select(0, idx);
+        if (o.transform) x = o.transform(model, x, y, epoch, b);
         auto logits = model.forward(x);
         auto loss_sum = torch::nn::functional::cross_entropy(
             logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));

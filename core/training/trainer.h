@@ -13,6 +13,10 @@ namespace pbe {
 
 enum class LrSchedule { kConstant, kCosine, kMultiStep };
 
+// Replaces a batch's local (augmented) float images before the step, e.g. with adversarial
+// examples of the current model: (model, images, labels, epoch, batch) -> images.
+using BatchTransform = std::function<at::Tensor(ClassifierImpl&, const at::Tensor&, const at::Tensor&, int, int64_t)>;
+
 // SGD training recipe. Defaults follow BackdoorBench's small-model recipes.
 struct TrainOptions {
   int epochs = 10;
@@ -27,6 +31,21 @@ struct TrainOptions {
   uint64_t seed = 0;            // Shuffling and augmentation draws.
   int eval_every = 1;           // Evaluate (the curve's acc/asr) every this many epochs; 0 = never.
   std::string phase = "train";  // Name shown in progress.
+  BatchTransform transform;     // Optional; applied after augmentation.
+};
+
+// The SGD knobs a fine-tuning defense exposes (FT, AFT, PBE).
+struct SgdRecipe {
+  int64_t batch_size = 128;  // Global batch.
+  double lr = 0.01;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  LrSchedule schedule = LrSchedule::kCosine;
+  // Throws ConfigError "<owner>: ..." unless batch_size and lr are positive.
+  void check(const std::string& owner) const;
+  // TrainOptions running this recipe for `epochs` epochs.
+  TrainOptions train_options(int epochs, const Augmentation& augmentation, uint64_t seed,
+                             const std::string& phase) const;
 };
 
 // Evaluation the trainer calls at epoch ends for the curves (e.g. clean accuracy and ASR).

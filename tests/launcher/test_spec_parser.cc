@@ -100,7 +100,7 @@ TEST(SpecParser, UnknownNames) {
   EXPECT_EQ(error_of(replace(kValid, "name: badnets", "name: badnet")),
             "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: none, badnets, blend, sig, wanet, input-aware, lc, trojannn)");
   EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: fp")),
-            "spec.yaml:21: defenses[1].name: unknown defense 'fp' (known: none, ft)");
+            "spec.yaml:21: defenses[1].name: unknown defense 'fp' (known: none, ft, aft, pbe)");
   EXPECT_EQ(error_of(replace(kValid, "name: small-cnn", "name: vgg")),
             "spec.yaml:7: model.name: unknown model 'vgg' (known: small-cnn, preact-resnet18)");
   EXPECT_EQ(error_of(replace(kValid, "name: synthetic", "name: imagenet")),
@@ -130,8 +130,9 @@ TEST(SpecParser, BadAttackOptionsNameTheKey) {
   EXPECT_EQ(attack("  - name: sig\n    mode: all-to-all\n"),
             "spec.yaml:16: attacks[1]: sig: a clean-label attack is all-to-one only (mode: all-to-one)");
   EXPECT_EQ(attack("  - name: wanet\n    k: 20\n"), "spec.yaml:16: attacks[1]: wanet: k larger than the image");
-  EXPECT_EQ(attack("  - name: lc\n    norm: l3\n"),
-            "spec.yaml:17: attacks[1].norm: expected linf or l2, got 'l3'");
+  EXPECT_EQ(attack("  - name: lc\n    pgd: {norm: l3}\n"),
+            "spec.yaml:17: attacks[1].pgd.norm: expected linf or l2, got 'l3'");
+  EXPECT_EQ(attack("  - name: lc\n    pgd: {epz: 0.1}\n"), "spec.yaml:17: attacks[1].pgd.epz: unknown key");
   EXPECT_EQ(attack("  - name: lc\n    size: 7\n"),
             "spec.yaml:16: attacks[1]: lc: size must be >= 1 and fit twice across the image");
   EXPECT_EQ(attack("  - name: trojannn\n    position: centre\n"),

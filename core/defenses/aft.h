@@ -1,0 +1,42 @@
+#pragma once
+#include "core/adversarial/pgd.h"
+#include "core/defenses/defense.h"
+
+namespace pbe {
+
+// AFT, the PBE paper's clean-data setting (Mu et al. 2023): fine-tune the infected model on
+// adversarial examples of a small clean set, then on the clean set itself. Defaults are the
+// released code's: 20 epochs, the first 3 on untargeted L_inf PGD examples (eps 6/255, step
+// eps/5, 7 steps, no random start, no clamping) with the images' own labels; SGD lr 0.001,
+// momentum 0.9, weight decay 5e-4, batch 128, constant learning rate; the dataset's augmentation
+// before PGD.
+// The released code's fine-tuning: SGD lr 0.001, momentum 0.9, weight decay 5e-4, batch 128,
+// constant learning rate.
+SgdRecipe pbe_sgd_recipe();
+
+struct AftOptions {
+  double clean_fraction = 0.05;  // Clean extra set size / training set size. Default: 0.05
+  int epochs = 20;               // Default: 20
+  int adversarial_epochs = 3;    // Epochs [0, adversarial_epochs) train on PGD examples. Default: 3
+  PgdOptions pgd = pbe_pgd_options();
+  SgdRecipe sgd = pbe_sgd_recipe();
+};
+
+class Aft final : public Defense {
+ public:
+  explicit Aft(const AftOptions& options);  // ConfigError on bad options
+  std::string name() const override { return "aft"; }
+  double clean_fraction() const override { return options_.clean_fraction; }
+  double estimated_image_epochs(int64_t train_size) const override;
+  DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
+
+ private:
+  AftOptions options_;
+};
+
+// Training options for fine-tuning with a PGD transform applied where `adversarial(epoch, batch)`
+// says so; shared by AFT and PBE. The PGD random start is seeded per (seed, epoch, batch).
+BatchTransform adversarial_transform(const PgdOptions& pgd, uint64_t seed,
+                                     std::function<bool(int epoch, int64_t batch)> adversarial);
+
+}  // namespace pbe
