@@ -66,6 +66,33 @@ CellRunner::CellRunner(const ExperimentSpec& spec, const TrainTest& data, Proces
       : data.test;
 }
 
+std::vector<ProbeRecord> CellRunner::run_probes(ClassifierImpl& infected, const Attack& attack, int seed) {
+  const auto rows = probe_rows(data_.test, attack, spec_.probes.samples, derive_seed(seed, "probe-rows"));
+  auto record = [&](const std::string& name, ClassifierImpl& m) {
+    const Observation o = observe(m, data_.test, rows, attack, spec_.probes, group_, derive_seed(seed, "probe-pgd"));
+    ProbeRecord r;
+    r.model = name;
+    r.values = {{"target_fraction", o.target_fraction},
+                {"clean_flip", o.clean_flip},
+                {"adversarial_to_triggered", o.adversarial_to_triggered},
+                {"clean_to_triggered", o.clean_to_triggered},
+                {"adversarial_overlap", o.adversarial_overlap},
+                {"clean_overlap", o.clean_overlap},
+                {"samples", static_cast<double>(o.samples)},
+                {"top_k", static_cast<double>(spec_.probes.top_k)}};
+    r.classes = o.confusion.size(0);
+    r.confusion = to_vector<float>(o.confusion.to(torch::kFloat));
+    spdlog::info("probes {} model: {:.1f}% of adversarial examples on the target; feature distance to "
+                 "triggered {:.2f} (clean images {:.2f}); top-{} overlap {:.2f} (clean {:.2f})",
+                 name, 100 * o.target_fraction, o.adversarial_to_triggered, o.clean_to_triggered,
+                 spec_.probes.top_k, o.adversarial_overlap, o.clean_overlap);
+    return r;
+  };
+  std::vector<ProbeRecord> out{record("infected", infected)};
+  if (auto it = clean_models_.find(seed); it != clean_models_.end()) out.push_back(record("clean", *it->second));
+  return out;
+}
+
 std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   const CellKey& key = cell.key;
   const Dataset& train = data_.train;
@@ -123,6 +150,11 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
       auto t32 = tensor.to(torch::kFloat).contiguous();
       arec.trigger.push_back({name, std::vector<uint64_t>(t32.sizes().begin(), t32.sizes().end()),
                               to_vector<float>(t32)});
+    }
+    if (attack.is_clean()) {
+      clean_models_[key.seed] = clone_model(*model, model_options);
+    } else if (spec_.probes.samples > 0) {
+      arec.probes = run_probes(*model, attack, key.seed);
     }
     spdlog::info("cell {}/{} {} seed {}: trained: ACC {:.2f}% ASR {}", cell.index + 1,
                  spec_.attacks.size() * spec_.seeds.size(), key.attack, key.seed, 100 * before.acc,

@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <vector>
 
 #include "core/data/dataset.h"
@@ -23,12 +24,16 @@ class CellRunner {
   std::vector<MatrixRow> run(const Cell& cell);
 
  private:
+  // The observation probes on the infected model and, if its "none" cell ran, the seed's clean one.
+  std::vector<ProbeRecord> run_probes(ClassifierImpl& infected, const Attack& attack, int seed);
   const ExperimentSpec& spec_;
   const TrainTest& data_;
   ProcessGroup& group_;
   ResultStore* store_;
   ProgressReporter& progress_;
   Dataset curve_test_;  // The fixed test subset the per-epoch curves evaluate on.
+  // Each seed's clean model once its "none" cell has run: the probes' baseline for later cells.
+  std::map<int, Classifier> clean_models_;
 };
 
 }  // namespace pbe

@@ -8,6 +8,7 @@
 #include "core/attacks/attack.h"
 #include "core/data/dataset_source.h"
 #include "core/defenses/defense.h"
+#include "core/probes/observation.h"
 #include "core/training/trainer.h"
 #include "storage/records.h"
 
@@ -40,6 +41,9 @@ struct ExperimentSpec {
   // Per-epoch curves evaluate on this many test images (a fixed seeded subset; 0 = all). The
   // final metrics always use the whole test set. Default: 2000
   int64_t curve_test_samples = 2000;
+  // The observation probes run on every infected model (and the same seed's clean model, when
+  // the clean row "none" ran earlier in the spec); samples 0 turns them off.
+  ProbeOptions probes;
   std::vector<AttackEntry> attacks;
   std::vector<DefenseEntry> defenses;
   std::vector<int> seeds{0};

@@ -134,6 +134,21 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
     m.finish();
   }
   parse_training(top.map("training"), spec);
+  {
+    auto m = top.map("probes");
+    OptionReader r(m);
+    spec.probes.samples = r("samples", spec.probes.samples);
+    spec.probes.top_k = r("top_k", spec.probes.top_k);
+    read_pgd(r, spec.probes.pgd);
+    if (spec.probes.samples < 0) m.fail(m.node("samples"), "samples", "must be >= 0 (0 = off)");
+    if (spec.probes.top_k < 1) m.fail(m.node("top_k"), "top_k", "must be >= 1");
+    try {
+      check_pgd_options(spec.probes.pgd, "probes");
+    } catch (const ConfigError& e) {
+      m.fail(m.node("pgd"), "pgd", e.what());
+    }
+    m.finish();
+  }
   const ImageShape shape = image_shape(spec.dataset);
   spec.attacks = parse_list<AttackEntry>(top, "attacks", attack_names(), "attack",
                                          [&](YamlMap& m, const std::string& name) {

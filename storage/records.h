@@ -42,6 +42,15 @@ struct Artifact {
   std::vector<float> values;    // Row-major, product(shape) values.
 };
 
+// The observation probes on one model ("infected", or "clean": the same seed's clean model with
+// this attack's trigger), stored under attack/probes/<model>.
+struct ProbeRecord {
+  std::string model;
+  NamedValues values;            // target_fraction, clean_flip, distances, overlaps, samples
+  std::vector<float> confusion;  // [classes, classes]: true label x adversarial prediction
+  int64_t classes = 0;
+};
+
 struct AttackRecord {
   Status status = Status::kDone;
   std::string error;
@@ -51,6 +60,7 @@ struct AttackRecord {
   Columns curve;
   std::vector<uint8_t> poison_mask;  // 1 = poisoned training row
   std::vector<Artifact> trigger;      // Empty for the clean model.
+  std::vector<ProbeRecord> probes;    // Empty for the clean model or with probes off.
 };
 
 struct DefenseRecord {

@@ -102,6 +102,12 @@ void ResultStore::write_attack(const CellKey& cell, const AttackRecord& r) {
     h5::write_dataset(parent, a.name.substr(slash + 1), a.values,
                       std::vector<hsize_t>(a.shape.begin(), a.shape.end()), ctx);
   }
+  for (const auto& p : r.probes) {
+    h5::Handle g2 = h5::open_or_create_group(g, "probes/" + p.model, ctx);
+    for (const auto& [k, v] : p.values) h5::write_attr(g2, k, v, ctx);
+    const auto c = static_cast<hsize_t>(p.classes);
+    h5::write_dataset(g2, "confusion", p.confusion, {c, c}, ctx);
+  }
   flush();
 }
 

@@ -36,6 +36,14 @@ def main():
         mask = cell["attack/poison_mask"][()]
         assert mask.sum() == 60, mask.sum()
         assert cell["attack/trigger/trigger_mask"].shape == (12, 12)
+        probes = cell["attack/probes"]
+        assert set(probes) == {"infected", "clean"}, list(probes)
+        for model in ("infected", "clean"):
+            p = probes[model]
+            assert p["confusion"].shape == (4, 4)
+            assert p["confusion"][()].sum() == p.attrs["samples"] > 0
+            assert 0 <= p.attrs["target_fraction"] <= 1 and 0 <= p.attrs["adversarial_overlap"] <= 1
+        assert "probes" not in f["cells/synthetic/small-cnn/none/seed0/attack"]
         ia = f["cells/synthetic/small-cnn/input-aware/seed0/attack"]
         assert ia["trigger/pattern_generator/conv1.weight"].shape == (16, 1, 3, 3)
         assert ia["trigger/mask_generator/conv9.weight"].shape == (1, 16, 3, 3)

@@ -179,6 +179,19 @@ TEST(SpecParser, CurveTestSamples) {
             "spec.yaml:12: training.curve_test_samples: must be >= 0");
 }
 
+TEST(SpecParser, ProbesBlock) {
+  auto s = parse_spec_text(replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\nprobes: {samples: 50, pgd: {eps: 0.05}}\n"),
+                           "spec.yaml");
+  EXPECT_EQ(s.probes.samples, 50);
+  EXPECT_DOUBLE_EQ(s.probes.pgd.eps, 0.05);
+  EXPECT_EQ(s.probes.top_k, 10);
+  EXPECT_EQ(parse_spec_text(kValid, "spec.yaml").probes.samples, 1000);
+  EXPECT_EQ(error_of(replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\nprobes: {samples: -1}\n")),
+            "spec.yaml:24: probes.samples: must be >= 0 (0 = off)");
+  EXPECT_EQ(error_of(replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\nprobes: {pgd: {eps: -1}}\n")),
+            "spec.yaml:24: probes.pgd: probes: eps, step_size and steps must be >= 0");
+}
+
 TEST(SpecParser, MissingFile) {
   try {
     parse_spec_file("/nonexistent/spec.yaml");
