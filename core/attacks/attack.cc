@@ -81,8 +81,10 @@ PoisonedDataset PoisonLabelAttack::poison(const Dataset& clean, uint64_t seed) c
   out.poison_mask.index_fill_(0, rows, true);
   auto triggered = to_uint8(poison_images(to_float(clean.images.index_select(0, rows)), rows));
   out.data.images.index_copy_(0, rows, triggered);
-  if (!clean_label_)
-    out.data.labels.index_copy_(0, rows, target_labels(clean.labels.index_select(0, rows), clean.num_classes));
+  if (!clean_label_) {
+    auto relabelled = target_labels(clean.labels.index_select(0, rows), clean.num_classes);
+    out.data.labels.index_copy_(0, rows, relabelled);
+  }
   return out;
 }
 

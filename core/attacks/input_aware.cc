@@ -189,7 +189,8 @@ void InputAware::train_mask(const AttackContext& ctx) {
       allreduce_gradients(*mask_generator_, group);
       optimizer.step();
       images_done += s.global;
-      if (ctx.progress) ctx.progress({"input-aware mask", epoch, options_.mask_epochs, b + 1, batches.count(), images_done});
+      if (ctx.progress)
+        ctx.progress({"input-aware mask", epoch, options_.mask_epochs, b + 1, batches.count(), images_done});
     }
   }
 }
@@ -234,12 +235,13 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
         auto y = s.y.clone();
         torch::Tensor div_sum = torch::zeros({});
         if (bd_end > bd_begin) {
-          auto xb = s.x.narrow(0, bd_begin, bd_end - bd_begin);
-          auto xp = s.x2.narrow(0, bd_begin, bd_end - bd_begin);
+          const int64_t n = bd_end - bd_begin;
+          auto xb = s.x.narrow(0, bd_begin, n);
+          auto xp = s.x2.narrow(0, bd_begin, n);
           auto g1 = pattern_generator_->forward(xb);
           auto g2 = pattern_generator_->forward(xp);
-          x.narrow(0, bd_begin, bd_end - bd_begin).copy_(paste(xb, g1, threshold(mask_generator_->forward(xb))));
-          y.narrow(0, bd_begin, bd_end - bd_begin).copy_(target_labels(s.y.narrow(0, bd_begin, bd_end - bd_begin), shape().num_classes));
+          x.narrow(0, bd_begin, n).copy_(paste(xb, g1, threshold(mask_generator_->forward(xb))));
+          y.narrow(0, bd_begin, n).copy_(target_labels(s.y.narrow(0, bd_begin, n), shape().num_classes));
           div_sum = (distance(xb, xp) / (distance(g1, g2) + kEpsilon)).sum();
         }
         if (cross_end > cross_begin) {
