@@ -45,8 +45,7 @@ void parse_dataset(YamlMap m, ExperimentSpec& spec) {
   s.finish();
   if (so.num_classes < 2 || so.channels < 1 || so.size < 8 || so.train_size < 1 || so.test_size < 1)
     m.fail(m.node("synthetic"), "synthetic", "needs classes >= 2, channels >= 1, size >= 8, train/test >= 1");
-  const int channels = d.name == "cifar10" ? 3 : d.name == "synthetic" ? so.channels : 1;
-  spec.training.augmentation = dataset_info(d.name, channels).augmentation;
+  spec.training.augmentation = dataset_info(d.name, static_cast<int>(image_shape(d).channels)).augmentation;
   auto a = m.map("augmentation");
   spec.training.augmentation.crop_padding = a.get("crop_padding", spec.training.augmentation.crop_padding);
   spec.training.augmentation.horizontal_flip = a.get("horizontal_flip", spec.training.augmentation.horizontal_flip);

@@ -27,35 +27,10 @@ at::Tensor random_start(const at::Tensor& x, const PgdOptions& o, uint64_t seed)
   return direction / l2_norm(direction) * radius;
 }
 
-// Eval mode and no parameter gradients while attacking (only the input needs one, so the
-// parameters' .grad stays as it was); both restored on scope exit, exceptions included.
-class FrozenForAttack {
- public:
-  explicit FrozenForAttack(ClassifierImpl& model) : model_(model), was_training_(model.is_training()) {
-    model.eval();
-    for (auto& p : model.parameters()) {
-      requires_grad_.push_back(p.requires_grad());
-      p.requires_grad_(false);
-    }
-  }
-  ~FrozenForAttack() {
-    size_t i = 0;
-    for (auto& p : model_.parameters()) p.requires_grad_(requires_grad_[i++]);
-    model_.train(was_training_);
-  }
-  FrozenForAttack(const FrozenForAttack&) = delete;
-  FrozenForAttack& operator=(const FrozenForAttack&) = delete;
-
- private:
-  ClassifierImpl& model_;
-  bool was_training_;
-  std::vector<bool> requires_grad_;
-};
-
 // PGD from the initial perturbation `delta`.
 at::Tensor run_pgd(ClassifierImpl& model, const at::Tensor& x, const at::Tensor& y,
                    const PgdOptions& o, at::Tensor delta) {
-  FrozenForAttack frozen(model);
+  FrozenModel frozen(model);  // only the input needs a gradient
   if (o.clamp) delta = (x + delta).clamp(0, 1) - x;
   for (int step = 0; step < o.steps; ++step) {
     delta = delta.detach().requires_grad_(true);

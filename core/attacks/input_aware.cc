@@ -2,12 +2,12 @@
 
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "core/errors.h"
 #include "core/random.h"
+#include "core/training/batches.h"
 #include "core/training/data_parallel.h"
 
 namespace pbe {
@@ -29,57 +29,32 @@ torch::Tensor paste(const torch::Tensor& x, const torch::Tensor& pattern, const 
   return x + (pattern - x) * mask;
 }
 
-// One global batch of an epoch as this rank sees it: its rows, their partner rows (another
-// seeded order, for cross triggers and diversity) and the global positions it holds.
-struct Shard {
-  torch::Tensor x, y, x2;
-  int64_t lo = 0, hi = 0, global = 0;
-  // Local [begin, end) of the rows whose global position lies in [from, to).
-  std::pair<int64_t, int64_t> local(int64_t from, int64_t to) const {
-    const int64_t b = std::clamp(from, lo, hi), e = std::clamp(to, lo, hi);
-    return {b - lo, e - lo};
-  }
-};
-
-class Batches {
+// An epoch's batches (as the trainer cuts them) and, for each row, its partner: the row at the
+// same position of a second seeded order. Cross triggers and the diversity loss use partners.
+class PartneredBatches {
  public:
-  Batches(const Dataset& data, const TrainOptions& o, ProcessGroup& group, uint64_t seed, int epoch)
-      : data_(data), o_(o), group_(group), seed_(seed), epoch_(epoch),
-        order_(seeded_permutation(data.size(), mix_seed(seed, epoch))),
+  PartneredBatches(const Dataset& data, int64_t batch_size, const Augmentation& augmentation,
+                   ProcessGroup& group, uint64_t seed, int epoch)
+      : data_(data), batches_(data, batch_size, augmentation, group, seed, epoch),
         partners_(seeded_permutation(data.size(), mix_seed(seed ^ 0xa5a5a5a5ULL, epoch))) {}
-  int64_t count() const { return (data_.size() + o_.batch_size - 1) / o_.batch_size; }
-  Shard get(int64_t b) const {
-    Shard s;
-    const int64_t begin = b * o_.batch_size;
-    s.global = std::min(o_.batch_size, data_.size() - begin);
-    std::tie(s.lo, s.hi) = shard_range(s.global, group_.rank(), group_.size());
-    if (s.hi == s.lo) return s;
-    auto idx = order_.narrow(0, begin + s.lo, s.hi - s.lo);
-    s.x = to_float(data_.images.index_select(0, idx));
-    if (o_.augmentation.enabled()) {
-      auto draws = draw_augmentation(o_.augmentation, s.global, mix_seed(seed_, epoch_, b + 1));
-      s.x = apply_augmentation(s.x, o_.augmentation, draws.slice(s.lo, s.hi));
-    }
-    s.y = data_.labels.index_select(0, idx);
-    s.x2 = to_float(data_.images.index_select(0, partners_.narrow(0, begin + s.lo, s.hi - s.lo)));
-    return s;
+  int64_t count() const { return batches_.count(); }
+  // The batch and its rows' partner images (undefined when this rank's share is empty).
+  std::pair<LocalBatch, torch::Tensor> get(int64_t b) const {
+    LocalBatch s = batches_.get(b);
+    torch::Tensor partners;
+    if (!s.empty())
+      partners = to_float(data_.images.index_select(0, partners_.narrow(0, s.begin + s.lo, s.hi - s.lo)));
+    return {std::move(s), partners};
   }
 
  private:
   const Dataset& data_;
-  const TrainOptions& o_;
-  ProcessGroup& group_;
-  uint64_t seed_;
-  int epoch_;
-  torch::Tensor order_, partners_;
+  EpochBatches batches_;
+  torch::Tensor partners_;
 };
 
 torch::optim::Adam make_adam(torch::nn::Module& m, double lr) {
   return torch::optim::Adam(m.parameters(), torch::optim::AdamOptions(lr).betas({0.5, 0.9}));
-}
-
-void set_lr(torch::optim::Optimizer& opt, double lr) {
-  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
 }
 
 }  // namespace
@@ -166,23 +141,21 @@ at::Tensor InputAware::apply_trigger(const at::Tensor& images) const {
 void InputAware::train_mask(const AttackContext& ctx) {
   ProcessGroup& group = ctx.group;
   auto optimizer = make_adam(*mask_generator_, options_.generator_lr);
-  TrainOptions o = ctx.training;
-  o.augmentation = {};
   const uint64_t seed = derive_seed(ctx.seed, "input-aware/mask");
   int64_t images_done = 0;
   for (int epoch = 0; epoch < options_.mask_epochs; ++epoch) {
     // Nguyen & Tran's milestones 10 and 20 of 25 epochs, gamma 0.1, scaled to mask_epochs.
     const int passed = (epoch >= 0.4 * options_.mask_epochs) + (epoch >= 0.8 * options_.mask_epochs);
-    set_lr(optimizer, options_.generator_lr * std::pow(0.1, passed));
-    Batches batches(ctx.clean_train, o, group, seed, epoch);
+    set_learning_rate(optimizer, options_.generator_lr * std::pow(0.1, passed));
+    PartneredBatches batches(ctx.clean_train, ctx.training.batch_size, {}, group, seed, epoch);
     for (int64_t b = 0; b < batches.count(); ++b) {
-      Shard s = batches.get(b);
+      auto [s, x2] = batches.get(b);
       optimizer.zero_grad();
-      if (s.hi > s.lo) {
+      if (!s.empty()) {
         auto m1 = threshold(mask_generator_->forward(s.x));
-        auto m2 = threshold(mask_generator_->forward(s.x2));
+        auto m2 = threshold(mask_generator_->forward(x2));
         auto norm = torch::relu(m1 - options_.mask_density).flatten(1).mean(1).sum();
-        auto div = (distance(s.x, s.x2) / (distance(m1, m2) + kEpsilon)).sum();
+        auto div = (distance(s.x, x2) / (distance(m1, m2) + kEpsilon)).sum();
         auto loss = (options_.lambda_norm * norm + options_.lambda_div * div) / static_cast<double>(s.global);
         loss.backward();
       }
@@ -218,15 +191,15 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     const auto start = Clock::now();
     const double lr = learning_rate(o, epoch);
-    set_lr(sgd, lr);
+    set_learning_rate(sgd, lr);
     model.train();
-    Batches batches(ctx.clean_train, o, group, o.seed, epoch);
+    PartneredBatches batches(ctx.clean_train, o.batch_size, o.augmentation, group, o.seed, epoch);
     auto stats = torch::zeros({3}, torch::kDouble);  // loss sum, correct, count
     for (int64_t b = 0; b < batches.count(); ++b) {
-      Shard s = batches.get(b);
+      auto [s, x2] = batches.get(b);
       sgd.zero_grad();
       adam.zero_grad();
-      if (s.hi > s.lo) {
+      if (!s.empty()) {
         const auto n_bd = static_cast<int64_t>(options_.poison_rate * s.global);
         const auto n_cross = static_cast<int64_t>(options_.cross_rate * s.global);
         auto [bd_begin, bd_end] = s.local(0, n_bd);
@@ -237,7 +210,7 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
         if (bd_end > bd_begin) {
           const int64_t n = bd_end - bd_begin;
           auto xb = s.x.narrow(0, bd_begin, n);
-          auto xp = s.x2.narrow(0, bd_begin, n);
+          auto xp = x2.narrow(0, bd_begin, n);
           auto g1 = pattern_generator_->forward(xb);
           auto g2 = pattern_generator_->forward(xp);
           x.narrow(0, bd_begin, n).copy_(paste(xb, g1, threshold(mask_generator_->forward(xb))));
@@ -246,7 +219,7 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
         }
         if (cross_end > cross_begin) {
           auto xc = s.x.narrow(0, cross_begin, cross_end - cross_begin);
-          auto xp = s.x2.narrow(0, cross_begin, cross_end - cross_begin);
+          auto xp = x2.narrow(0, cross_begin, cross_end - cross_begin);
           x.narrow(0, cross_begin, cross_end - cross_begin)
               .copy_(paste(xc, pattern_generator_->forward(xp), threshold(mask_generator_->forward(xp))));
         }

@@ -37,8 +37,7 @@ at::Tensor outgoing_weight_mass(ClassifierImpl& model, int64_t feature_count) {
 }
 
 std::pair<double, double> TrojanNN::optimise_trigger(ClassifierImpl& model) {
-  const bool was_training = model.is_training();
-  model.eval();
+  FrozenModel frozen(model);  // only the pattern is optimised
   const int64_t c = shape().channels, h = shape().height, w = shape().width;
   auto m = mask(h, w);
   const int64_t features = model.features(torch::zeros({1, c, h, w})).size(1);
@@ -63,8 +62,6 @@ std::pair<double, double> TrojanNN::optimise_trigger(ClassifierImpl& model) {
   }
   torch::NoGradGuard no_grad;
   pattern_ = ((torch::tanh(theta) + 1) / 2 * m).detach();
-  for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
-  model.train(was_training);
   return {before, activation(pattern_).mean().item<double>()};
 }
 

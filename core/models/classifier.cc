@@ -46,4 +46,18 @@ int64_t parameter_count(ClassifierImpl& model) {
   return n;
 }
 
+FrozenModel::FrozenModel(ClassifierImpl& model) : model_(model), was_training_(model.is_training()) {
+  model.eval();
+  for (auto& p : model.parameters()) {
+    requires_grad_.push_back(p.requires_grad());
+    p.requires_grad_(false);
+  }
+}
+
+FrozenModel::~FrozenModel() {
+  size_t i = 0;
+  for (auto& p : model_.parameters()) p.requires_grad_(requires_grad_[i++]);
+  model_.train(was_training_);
+}
+
 }  // namespace pbe

@@ -17,6 +17,22 @@ class ClassifierImpl : public torch::nn::Module {
 };
 using Classifier = std::shared_ptr<ClassifierImpl>;
 
+// Eval mode and no parameter gradients while the model is only differentiated through (PGD,
+// trigger optimisation): the parameters' .grad stays as it was. Both are restored on scope exit,
+// exceptions included.
+class FrozenModel {
+ public:
+  explicit FrozenModel(ClassifierImpl& model);
+  ~FrozenModel();
+  FrozenModel(const FrozenModel&) = delete;
+  FrozenModel& operator=(const FrozenModel&) = delete;
+
+ private:
+  ClassifierImpl& model_;
+  bool was_training_;
+  std::vector<bool> requires_grad_;
+};
+
 // What a model is built from; parsed from the spec's `model:` block plus the dataset's shape.
 struct ModelOptions {
   std::string name = "small-cnn";  // small-cnn | preact-resnet18

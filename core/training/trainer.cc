@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/errors.h"
-#include "core/random.h"
+#include "core/training/batches.h"
 #include "core/training/data_parallel.h"
 
 namespace pbe {
@@ -66,43 +66,32 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
   torch::optim::SGD optimizer(model.parameters(), torch::optim::SGDOptions(o.lr)
                                                       .momentum(o.momentum)
                                                       .weight_decay(o.weight_decay));
-  const int64_t n = data.size();
-  const int64_t batches = (n + o.batch_size - 1) / o.batch_size;
   TrainCurve curve;
   int64_t images_done = 0;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     const auto start = Clock::now();
     const double lr = learning_rate(o, epoch);
-    for (auto& g : optimizer.param_groups())
-      static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
+    set_learning_rate(optimizer, lr);
     model.train();
-    auto order = seeded_permutation(n, mix_seed(o.seed, epoch));
+    EpochBatches batches(data, o.batch_size, o.augmentation, group, o.seed, epoch);
     auto stats = torch::zeros({3}, torch::kDouble);  // loss sum, correct, count
-    for (int64_t b = 0; b < batches; ++b) {
-      const int64_t begin = b * o.batch_size, global = std::min(o.batch_size, n - begin);
-      auto [lo, hi] = shard_range(global, group.rank(), group.size());
+    for (int64_t b = 0; b < batches.count(); ++b) {
+      LocalBatch batch = batches.get(b);
       optimizer.zero_grad();
-      if (hi > lo) {
-        auto idx = order.narrow(0, begin + lo, hi - lo);
-        auto x = to_float(data.images.index_select(0, idx));
-        if (o.augmentation.enabled()) {
-          auto draws = draw_augmentation(o.augmentation, global, mix_seed(o.seed, epoch, b + 1));
-          x = apply_augmentation(x, o.augmentation, draws.slice(lo, hi));
-        }
-        auto y = data.labels.index_select(0, idx);
-        if (o.transform) x = o.transform(model, x, y, epoch, b);
+      if (!batch.empty()) {
+        auto x = o.transform ? o.transform(model, batch.x, batch.y, epoch, b) : batch.x;
         auto logits = model.forward(x);
         auto loss_sum = torch::nn::functional::cross_entropy(
-            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-        (loss_sum / static_cast<double>(global)).backward();
+            logits, batch.y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+        (loss_sum / static_cast<double>(batch.global)).backward();
         stats[0] += loss_sum.item<double>();
-        stats[1] += logits.argmax(1).eq(y).sum().item<double>();
-        stats[2] += static_cast<double>(hi - lo);
+        stats[1] += logits.argmax(1).eq(batch.y).sum().item<double>();
+        stats[2] += static_cast<double>(batch.hi - batch.lo);
       }
       allreduce_gradients(model, group);
       optimizer.step();
-      images_done += global;
-      if (progress) progress({o.phase, epoch, o.epochs, b + 1, batches, images_done});
+      images_done += batch.global;
+      if (progress) progress({o.phase, epoch, o.epochs, b + 1, batches.count(), images_done});
     }
     EpochRecord rec = close_epoch(stats, model, o, epoch, lr, group, evaluate);
     rec.seconds = std::chrono::duration<double>(Clock::now() - start).count();
