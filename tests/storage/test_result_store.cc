@@ -59,6 +59,10 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
     DefenseRecord d;
     d.metrics = {{"acc", 0.88}, {"der", 0.97}};
     store->write_defense(key, "ft", d);
+    DefenseRecord pbe;
+    pbe.steps = {{"step", {0, 1}}, {"size", {5, 20}}};
+    pbe.selected = {1, 0, 0, 1};
+    store->write_defense(key, "pbe", pbe);
     MatrixRow r1 = row("badnets", "none", 0.9, 0.99);
     r1.seed = 3;
     r1.asr_denominator = 9000;
@@ -106,6 +110,21 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
   H5Sclose(space);
   H5Dclose(ds);
   EXPECT_GT(H5Lexists(g, "trigger/trigger_mask", H5P_DEFAULT), 0);
+  // PBE's per-step table and final selection.
+  ds = H5Dopen2(f, "/cells/fashion-mnist/small-cnn/badnets/seed3/defenses/pbe/steps/size", H5P_DEFAULT);
+  ASSERT_GE(ds, 0);
+  double sizes[2] = {};
+  H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, sizes);
+  EXPECT_EQ(sizes[1], 20.0);
+  H5Dclose(ds);
+  ds = H5Dopen2(f, "/cells/fashion-mnist/small-cnn/badnets/seed3/defenses/pbe/selected", H5P_DEFAULT);
+  ASSERT_GE(ds, 0);
+  uint8_t kept[4] = {};
+  H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, kept);
+  EXPECT_EQ(kept[3], 1);
+  EXPECT_EQ(kept[1], 0);
+  H5Dclose(ds);
+  EXPECT_EQ(H5Lexists(f, "/cells/fashion-mnist/small-cnn/badnets/seed3/defenses/ft/steps", H5P_DEFAULT), 0);
   H5Gclose(g);
   EXPECT_GT(H5Lexists(f, "/cells/fashion-mnist/small-cnn/badnets/seed3/defenses", H5P_DEFAULT), 0);
   EXPECT_GT(H5Aexists_by_name(f, "/provenance", "hosts", H5P_DEFAULT), 0);
