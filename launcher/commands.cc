@@ -35,16 +35,6 @@ ExperimentSpec load_spec(const RunOptions& o) {
   return spec;
 }
 
-int apply_threads(const ExperimentSpec& spec, const World& world) {
-  int threads = spec.threads;
-  if (threads == 0) {
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    threads = std::max(1, cores / std::max(1, world.local_size()));
-  }
-  torch::set_num_threads(threads);
-  return threads;
-}
-
 Provenance make_provenance(const World& world, const RunOptions& o, int threads) {
   Provenance p;
   p.version = PBE_VERSION;
@@ -64,6 +54,16 @@ Provenance make_provenance(const World& world, const RunOptions& o, int threads)
 
 }  // namespace
 
+int set_torch_threads(int requested, const World& world) {
+  int threads = requested;
+  if (threads == 0) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = std::max(1, cores / std::max(1, world.local_size()));
+  }
+  torch::set_num_threads(threads);
+  return threads;
+}
+
 int plan_command(const World& world, const RunOptions& o) {
   ExperimentSpec spec = load_spec(o);
   TrainTest data = load_dataset(spec.dataset);
@@ -75,7 +75,7 @@ int plan_command(const World& world, const RunOptions& o) {
 int run_command(const World& world, const RunOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   ExperimentSpec spec = load_spec(o);
-  const int threads = apply_threads(spec, world);
+  const int threads = set_torch_threads(spec.threads, world);
   auto group = world.make_process_group();
   Provenance provenance = make_provenance(world, o, threads);  // collective: gathers hostnames
 

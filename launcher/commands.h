@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 #include "distributed/world.h"
 
@@ -14,8 +15,28 @@ struct RunOptions {
   std::string command_line;    // For the provenance record.
 };
 
+// Options of `pbe_dist purify`: a user's TorchScript model and data, purified by PBE or AFT.
+struct PurifyOptions {
+  std::string model;                 // TorchScript classifier (images in [0, 1] -> logits)
+  std::string data;                  // Training split = the defender's (possibly poisoned) set
+  std::string format = "mnist";      // mnist (IDX files) | cifar10 (binary batches)
+  std::string method = "pbe";        // pbe | aft
+  std::string clean;                 // AFT: the clean extra set (its training split), same format
+  std::string out = "purified.pt";   // The purified model, TorchScript
+  bool overwrite = false;            // Replace an existing `out`.
+  std::vector<std::string> set;      // Method options, key=value (pgd.eps=0.05, fractions=[0.2,0.5,0.7])
+  uint64_t seed = 0;
+  int threads = 0;                   // Intra-op threads per rank (0 = cores / local ranks)
+};
+
+// Intra-op threads for this rank: `requested`, or cores / local ranks for 0. Returns the count set.
+int set_torch_threads(int requested, const World& world);
+
 // `pbe_dist run`: the whole matrix; returns the process exit code. Collective over the world.
 int run_command(const World& world, const RunOptions& options);
+// `pbe_dist purify`: returns the process exit code. Collective over the world; rank 0 writes the
+// model and prints the report.
+int purify_command(const World& world, const PurifyOptions& options);
 // `pbe_dist plan`: prints the cells and the work estimate, trains nothing (rank 0 prints).
 int plan_command(const World& world, const RunOptions& options);
 

@@ -18,7 +18,7 @@ namespace {
 // `pbe_dist SPEC.yaml ...` means `pbe_dist run SPEC.yaml ...`.
 std::vector<std::string> with_default_subcommand(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  static const std::vector<std::string> reserved{"run", "plan", "-h", "--help", "--version"};
+  static const std::vector<std::string> reserved{"run", "plan", "purify", "-h", "--help", "--version"};
   if (!args.empty() && std::find(reserved.begin(), reserved.end(), args[0]) == reserved.end())
     args.insert(args.begin(), "run");
   return args;
@@ -56,6 +56,30 @@ int main(int argc, char** argv) {
   auto* plan = app.add_subcommand("plan", "Print the cells of a spec and the work estimate; train nothing");
   add_common(plan, options, log_level);
 
+  pbe::PurifyOptions purify_options;
+  auto* purify = app.add_subcommand(
+      "purify", "Purify a TorchScript model with PBE (its possibly poisoned training data) or AFT (clean data)");
+  purify->add_option("--model", purify_options.model, "TorchScript classifier: images in [0,1] [N,C,H,W] -> logits")
+      ->required();
+  purify->add_option("--data", purify_options.data, "Dataset folder; its training split is the defender's set")
+      ->required();
+  purify->add_option("--format", purify_options.format, "mnist (IDX files) or cifar10 (binary batches)")
+      ->check(CLI::IsMember({"mnist", "cifar10"}))
+      ->capture_default_str();
+  purify->add_option("--method", purify_options.method, "pbe or aft")
+      ->check(CLI::IsMember({"pbe", "aft"}))
+      ->capture_default_str();
+  purify->add_option("--clean", purify_options.clean, "AFT: folder of clean extra data (its training split)");
+  purify->add_option("--out", purify_options.out, "Purified model (TorchScript)")->capture_default_str();
+  purify->add_flag("--overwrite", purify_options.overwrite, "Replace an existing --out file");
+  purify->add_option("--set", purify_options.set,
+                     "Method option key=value, repeatable, as in a spec's defense entry (pgd.eps=0.05)");
+  purify->add_option("--seed", purify_options.seed, "Seed of the method's random choices")->capture_default_str();
+  purify->add_option("--threads", purify_options.threads, "Intra-op threads per rank (0 = cores / local ranks)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  purify->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+
   auto args = with_default_subcommand(argc, argv);
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   try {
@@ -70,7 +94,10 @@ int main(int argc, char** argv) {
   int code = 0;
   try {
     pbe::setup_logging(world->rank(), world->size(), log_level);
-    code = run->parsed() ? pbe::run_command(*world, options) : pbe::plan_command(*world, options);
+    if (purify->parsed())
+      code = pbe::purify_command(*world, purify_options);
+    else
+      code = run->parsed() ? pbe::run_command(*world, options) : pbe::plan_command(*world, options);
   } catch (const pbe::ConfigError& e) {
     if (root) std::cerr << "pbe_dist: error: " << e.what() << "\n";
     code = 2;

@@ -16,7 +16,11 @@ ProgressReporter::ProgressReporter(bool enabled, double total_image_epochs, doub
     : enabled_(enabled), total_(total_image_epochs), interval_(interval_seconds) {}
 
 void ProgressReporter::start_cell(const Cell& cell, int cells) {
-  cell_label_ = fmt::format("cell {}/{} {} seed {}", cell.index + 1, cells, cell.key.attack, cell.key.seed);
+  start(fmt::format("cell {}/{} {} seed {}", cell.index + 1, cells, cell.key.attack, cell.key.seed));
+}
+
+void ProgressReporter::start(const std::string& label) {
+  cell_label_ = label;
   phase_.clear();
   phase_images_ = 0;
   if (enabled_) spdlog::info("{}: start", cell_label_);

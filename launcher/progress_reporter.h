@@ -13,6 +13,8 @@ class ProgressReporter {
  public:
   ProgressReporter(bool enabled, double total_image_epochs, double interval_seconds = 5.0);
   void start_cell(const Cell& cell, int cells);
+  // A unit of work that is not a cell (pbe_dist purify): `label` leads its lines.
+  void start(const std::string& label);
   void on_event(const ProgressEvent& event);
   ProgressFn callback();
   double images_done() const { return done_; }

@@ -36,7 +36,7 @@ Dataset read_cifar10_batch(const std::string& path) {
   return out;
 }
 
-TrainTest load_cifar10(const std::string& dir) {
+TrainTest load_cifar10(const std::string& dir, bool test_optional) {
   namespace fs = std::filesystem;
   TrainTest out;
   std::vector<at::Tensor> images, labels;
@@ -49,7 +49,8 @@ TrainTest load_cifar10(const std::string& dir) {
   out.train.num_classes = 10;
   out.train.images = torch::cat(images);
   out.train.labels = torch::cat(labels);
-  out.test = read_cifar10_batch((fs::path(dir) / "test_batch.bin").string());
+  const auto test_path = (fs::path(dir) / "test_batch.bin").string();
+  out.test = test_optional && !fs::exists(test_path) ? out.train.subset(torch::empty({0}, torch::kLong)) : read_cifar10_batch(test_path);
   return out;
 }
 

@@ -11,6 +11,7 @@ namespace pbe {
 Dataset read_cifar10_batch(const std::string& path);
 
 // data_batch_1..5.bin (train) and test_batch.bin (test) from `dir`.
-TrainTest load_cifar10(const std::string& dir);
+// With `test_optional`, a directory without test_batch.bin gives an empty test split.
+TrainTest load_cifar10(const std::string& dir, bool test_optional = false);
 
 }  // namespace pbe

@@ -63,9 +63,9 @@ TrainTest load_dataset(const DatasetOptions& o) {
   } else if (path.empty()) {
     throw ConfigError("dataset '" + o.name + "' needs a path (dataset.path)");
   } else if (o.name == "fashion-mnist" || o.name == "mnist") {
-    data = load_idx_dataset(path, o.name);
+    data = load_idx_dataset(path, o.name, 10, o.test_optional);
   } else if (o.name == "cifar10") {
-    data = load_cifar10(path);
+    data = load_cifar10(path, o.test_optional);
   } else {
     throw ConfigError("unknown dataset '" + o.name + "'");
   }

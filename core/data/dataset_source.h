@@ -16,6 +16,7 @@ struct DatasetOptions {
   int64_t train_subset = 0;            // Keep this many training images (seeded); 0 = all.
   int64_t test_subset = 0;             // Keep this many test images (seeded); 0 = all.
   uint64_t subset_seed = 0;            // Seed of the subsets, fixed across run seeds. Default: 0
+  bool test_optional = false;          // Files without a test split load with an empty one.
   SyntheticOptions synthetic;          // Only for name == synthetic.
 };
 

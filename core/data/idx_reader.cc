@@ -4,6 +4,7 @@
 
 #include <array>
 #include <filesystem>
+#include <optional>
 #include <memory>
 
 #include "core/errors.h"
@@ -76,11 +77,16 @@ void check_magic(uint32_t magic, uint32_t expected, const std::string& path) {
   }
 }
 
-std::string find_file(const std::string& dir, const std::string& stem) {
+std::optional<std::string> locate(const std::string& dir, const std::string& stem) {
   for (const char* ext : {".gz", ""}) {
     std::string p = (std::filesystem::path(dir) / (stem + ext)).string();
     if (std::filesystem::is_regular_file(p)) return p;
   }
+  return std::nullopt;
+}
+
+std::string find_file(const std::string& dir, const std::string& stem) {
+  if (auto p = locate(dir, stem)) return *p;
   throw DataError((std::filesystem::path(dir) / (stem + ".gz")).string() + ": file not found");
 }
 
@@ -110,13 +116,19 @@ at::Tensor read_idx_labels(const std::string& path) {
   return raw.to(torch::kLong);
 }
 
-TrainTest load_idx_dataset(const std::string& dir, const std::string& name, int num_classes) {
+TrainTest load_idx_dataset(const std::string& dir, const std::string& name, int num_classes,
+                           bool test_optional) {
   TrainTest out;
   struct Split {
     Dataset* set;
     const char* prefix;
   };
   for (auto [set, prefix] : {Split{&out.train, "train"}, Split{&out.test, "t10k"}}) {
+    if (set == &out.test && test_optional && !locate(dir, "t10k-images-idx3-ubyte") &&
+        !locate(dir, "t10k-labels-idx1-ubyte")) {
+      out.test = out.train.subset(torch::empty({0}, torch::kLong));
+      continue;
+    }
     std::string images_path = find_file(dir, std::string(prefix) + "-images-idx3-ubyte");
     std::string labels_path = find_file(dir, std::string(prefix) + "-labels-idx1-ubyte");
     set->name = name;

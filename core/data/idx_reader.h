@@ -16,7 +16,9 @@ at::Tensor read_idx_images(const std::string& path);
 // int64 [N] from an idx1-ubyte file (magic 0x00000801).
 at::Tensor read_idx_labels(const std::string& path);
 
-// The four standard files in `dir`: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
-TrainTest load_idx_dataset(const std::string& dir, const std::string& name, int num_classes = 10);
+// The four standard files in `dir`: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. With
+// `test_optional`, a directory without both t10k files gives an empty test split.
+TrainTest load_idx_dataset(const std::string& dir, const std::string& name, int num_classes = 10,
+                           bool test_optional = false);
 
 }  // namespace pbe

@@ -144,6 +144,22 @@ TEST_F(IdxReaderTest, LabelOutOfRange) {
   EXPECT_NE(msg.find("label 12"), std::string::npos) << msg;
 }
 
+TEST_F(IdxReaderTest, AnOptionalTestSplitMayBeAbsentButNotHalfThere) {
+  write_set(7, 3);
+  std::filesystem::remove(dir_ / "t10k-images-idx3-ubyte.gz");
+  std::filesystem::remove(dir_ / "t10k-labels-idx1-ubyte.gz");
+  EXPECT_NE(error_of([&] { load_idx_dataset(dir_.string(), "mnist"); }).find("t10k-images-idx3-ubyte.gz: file not found"),
+            std::string::npos);
+  TrainTest d = load_idx_dataset(dir_.string(), "mnist", 10, /*test_optional=*/true);
+  EXPECT_EQ(d.train.size(), 7);
+  EXPECT_EQ(d.test.size(), 0);
+  EXPECT_EQ(d.test.shape().height, 28);
+  // Labels without images are a broken split, not an absent one.
+  write_gz(dir_ / "t10k-labels-idx1-ubyte.gz", idx_labels(3));
+  auto msg = error_of([&] { load_idx_dataset(dir_.string(), "mnist", 10, true); });
+  EXPECT_NE(msg.find("t10k-images-idx3-ubyte.gz: file not found"), std::string::npos) << msg;
+}
+
 TEST_F(IdxReaderTest, MissingFileNamesThePath) {
   auto msg = error_of([&] { load_idx_dataset(dir_.string(), "mnist"); });
   EXPECT_NE(msg.find("train-images-idx3-ubyte.gz: file not found"), std::string::npos) << msg;

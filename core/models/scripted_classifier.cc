@@ -1,0 +1,89 @@
+#include "core/models/scripted_classifier.h"
+
+#include <algorithm>
+
+#include "core/errors.h"
+
+namespace pbe {
+namespace {
+
+std::string torch_name(std::string name) {
+  std::replace(name.begin(), name.end(), '.', '/');
+  return name;
+}
+
+// The line of an exception's text that says what went wrong: TorchScript's interpreter puts it
+// last, after its traceback; c10 puts a C++ backtrace after it.
+std::string key_line(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  std::string text = c10_error ? c10_error->what_without_backtrace() : e.what();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  const auto traceback = text.find("Traceback of TorchScript");
+  if (traceback != std::string::npos) return text.substr(text.rfind('\n') + 1);
+  return text.substr(0, text.find('\n'));
+}
+
+}  // namespace
+
+ScriptedClassifierImpl::ScriptedClassifierImpl(torch::jit::Module module) : module_(std::move(module)) {
+  for (const auto& p : module_.named_parameters(/*recurse=*/true))
+    register_parameter(torch_name(p.name), p.value, p.value.requires_grad());
+  for (const auto& b : module_.named_buffers(/*recurse=*/true)) register_buffer(torch_name(b.name), b.value);
+  has_feature_methods_ = module_.find_method("features").has_value() && module_.find_method("head").has_value();
+  train(module_.is_training());
+}
+
+torch::Tensor ScriptedClassifierImpl::features(const torch::Tensor& images) {
+  if (has_feature_methods_) return module_.get_method("features")({images}).toTensor();
+  return module_.forward({images}).toTensor();
+}
+
+torch::Tensor ScriptedClassifierImpl::head(const torch::Tensor& features) {
+  if (has_feature_methods_) return module_.get_method("head")({features}).toTensor();
+  return features;
+}
+
+void ScriptedClassifierImpl::train(bool on) {
+  ClassifierImpl::train(on);
+  module_.train(on);
+}
+
+void ScriptedClassifierImpl::save(const std::string& path) { module_.save(path); }
+
+std::shared_ptr<ScriptedClassifierImpl> load_scripted_classifier(const std::string& path,
+                                                                 const ImageShape& shape) {
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error& e) {
+    throw DataError(path + ": not a TorchScript model (" + key_line(e) + ")");
+  }
+  if (!module.find_method("forward"))
+    throw DataError(path + ": the TorchScript module has no forward method");
+  auto model = std::make_shared<ScriptedClassifierImpl>(std::move(module));
+  const auto params = model->parameters();
+  if (std::none_of(params.begin(), params.end(), [](const at::Tensor& p) { return p.requires_grad(); }))
+    throw DataError(path + ": the model has no parameters that require grad, so it cannot be fine-tuned");
+
+  const std::string expected = "[N, " + std::to_string(shape.num_classes) + "]";
+  const std::string input = "[2, " + std::to_string(shape.channels) + ", " + std::to_string(shape.height) +
+                            ", " + std::to_string(shape.width) + "]";
+  at::Tensor logits;
+  try {
+    torch::NoGradGuard no_grad;
+    const bool was_training = model->is_training();
+    model->eval();
+    logits = model->forward(torch::rand({2, shape.channels, shape.height, shape.width}));
+    model->train(was_training);
+  } catch (const std::exception& e) {
+    throw DataError(path + ": the model cannot take the data's images " + input + ": " +
+                    key_line(e));
+  }
+  if (logits.dim() != 2 || logits.size(0) != 2 || logits.size(1) != shape.num_classes)
+    throw DataError(path + ": the model maps " + input + " images to shape " + c10::str(logits.sizes()) + ", the data needs logits " + expected);
+  if (!logits.is_floating_point() || !torch::isfinite(logits).all().item<bool>())
+    throw DataError(path + ": the model's logits are not finite floats");
+  return model;
+}
+
+}  // namespace pbe

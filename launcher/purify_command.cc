@@ -1,0 +1,169 @@
+// `pbe_dist purify`: PBE or AFT on a TorchScript model and data the user brings.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+
+#include "core/attacks/attack.h"
+#include "core/data/dataset_source.h"
+#include "core/errors.h"
+#include "core/metrics/evaluation.h"
+#include "core/models/scripted_classifier.h"
+#include "core/random.h"
+#include "launcher/commands.h"
+#include "launcher/progress_reporter.h"
+#include "launcher/registry.h"
+
+namespace pbe {
+namespace {
+
+constexpr const char* kSetOrigin = "purify --set";
+
+// `key=value` pairs (dotted keys nest: pgd.eps=0.05) as the YAML mapping a spec entry would be,
+// read by the same registry as `defenses:` entries.
+YAML::Node method_entry(const std::string& method, const std::vector<std::string>& pairs) {
+  YAML::Node root(YAML::NodeType::Map);
+  root["name"] = method;
+  for (const auto& pair : pairs) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw ConfigError(std::string(kSetOrigin) + ": expected key=value, got '" + pair + "'");
+    const std::string key = pair.substr(0, eq);
+    YAML::Node node = root;
+    size_t begin = 0;
+    for (size_t dot = key.find('.'); dot != std::string::npos; begin = dot + 1, dot = key.find('.', begin)) {
+      YAML::Node child = node[key.substr(begin, dot - begin)];
+      node.reset(child);
+    }
+    try {
+      node[key.substr(begin)] = YAML::Load(pair.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      throw ConfigError(std::string(kSetOrigin) + ": " + key + ": cannot read '" + pair.substr(eq + 1) + "': " + e.msg);
+    }
+  }
+  return root;
+}
+
+std::shared_ptr<const Defense> make_method(const PurifyOptions& o) {
+  if (o.method != "pbe" && o.method != "aft")
+    throw ConfigError("--method: expected pbe or aft, got '" + o.method + "'");
+  if (o.method == "aft" && o.clean.empty())
+    throw ConfigError("--method aft needs clean extra data: --clean DIR");
+  if (o.method == "pbe" && !o.clean.empty())
+    throw ConfigError("--clean is for --method aft; PBE works from the (possibly poisoned) --data alone");
+  YamlMap m(method_entry(o.method, o.set), "", kSetOrigin);
+  m.require<std::string>("name");
+  if (m.has("clean_fraction"))
+    m.fail(m.node("clean_fraction"), "clean_fraction", "purify uses all of --clean's training split");
+  DefenseEntry entry = parse_defense(m, o.method);
+  m.finish();
+  return entry.defense;
+}
+
+TrainTest load_split(const std::string& dir, const std::string& format) {
+  DatasetOptions d;
+  d.name = format == "cifar10" ? "cifar10" : "mnist";
+  d.path = dir;
+  d.test_optional = true;
+  TrainTest data = load_dataset(d);
+  data.train.validate(dir + " training split");
+  if (data.test.size() > 0) data.test.validate(dir + " test split");
+  return data;
+}
+
+// An output path we may write: its folder exists, and it is new unless --overwrite.
+void check_output(const PurifyOptions& o) {
+  namespace fs = std::filesystem;
+  const fs::path out(o.out);
+  const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir)) throw ConfigError(o.out + ": folder " + dir.string() + " does not exist");
+  if (fs::exists(out) && !o.overwrite)
+    throw ConfigError(o.out + ": exists; pass --overwrite to replace it");
+}
+
+std::string percent(double fraction) {
+  return std::isnan(fraction) ? "n/a" : fmt::format("{:.2f}%", 100 * fraction);
+}
+
+}  // namespace
+
+int purify_command(const World& world, const PurifyOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const bool root = world.rank() == 0;
+  // Everything that can be wrong with the input fails here, before any work.
+  auto method = make_method(o);
+  check_output(o);
+  TrainTest data = load_split(o.data, o.format);
+  Dataset clean = o.clean.empty() ? data.train.subset(torch::empty({0}, torch::kLong))
+                                  : load_split(o.clean, o.format).train;
+  if (o.method == "aft" && clean.size() == 0) throw DataError(o.clean + ": the clean training split is empty");
+  auto model = load_scripted_classifier(o.model, data.train.shape());
+
+  const int threads = set_torch_threads(o.threads, world);
+  auto group = world.make_process_group();
+  spdlog::info("purify: {} on {} ({} training / {} test images{}), model {} ({} parameters); {} rank(s), "
+               "{} thread(s) each",
+               o.method, o.data, data.train.size(), data.test.size(),
+               clean.size() > 0 ? fmt::format(", {} clean", clean.size()) : "", o.model,
+               parameter_count(*model), world.size(), threads);
+
+  NoAttack no_trigger;
+  auto accuracy = [&](ClassifierImpl& m, const Dataset& test) {
+    return test.size() > 0 ? evaluate_backdoor(m, test, no_trigger, *group).acc : NAN;
+  };
+  // Per-epoch curve points on at most 2000 test images; before/after on all of them.
+  const int64_t curve_n = std::min<int64_t>(2000, data.test.size());
+  const Dataset curve_test =
+      data.test.subset(std::get<0>(seeded_permutation(data.test.size(), derive_seed(o.seed, "curve"))
+                                       .narrow(0, 0, curve_n).sort()));
+  EvalFn evaluate;
+  if (curve_n > 0) evaluate = [&](ClassifierImpl& m) { return EvalPoint{accuracy(m, curve_test), NAN}; };
+
+  const double acc_before = accuracy(*model, data.test);
+  ProgressReporter progress(root, method->estimated_image_epochs(data.train.size()));
+  progress.start("purify " + o.method);
+  const DatasetInfo info = dataset_info(data.train.name, static_cast<int>(data.train.channels()));
+  DefenseContext ctx{data.train, clean, info.augmentation, *group, derive_seed(o.seed, "purify/" + o.method),
+                     evaluate, progress.callback(), /*judge=*/{}};
+  DefenseResult result = method->purify(*model, ctx);
+  const double acc_after = accuracy(*model, data.test);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+  if (!root) return 0;
+  // Written next to its destination and renamed, so an existing file is replaced whole or not at all.
+  const std::string partial = o.out + ".partial";
+  model->save(partial);
+  std::filesystem::rename(partial, o.out);
+
+  std::cout << "purify: " << o.method << " on " << o.data << " (" << data.train.size() << " training images), model "
+            << o.model << "\n";
+  if (!result.steps.empty()) {
+    const auto column = [&](const std::string& name) -> const std::vector<double>& {
+      for (const auto& [key, values] : result.steps)
+        if (key == name) return values;
+      throw std::logic_error("PBE step records lack " + name);
+    };
+    const auto &size = column("size"), &acc = column("acc"), &secs = column("seconds");
+    for (size_t k = 0; k < size.size(); ++k)
+      std::cout << fmt::format("  step {}: fine-tuned on {} rows, ACC {} ({})\n", k, size[k], percent(acc[k]),
+                               format_duration(secs[k]));
+  }
+  if (result.selected.defined())
+    std::cout << "  kept " << result.selected.numel() << " of " << data.train.size()
+              << " training rows as clean after the last step\n";
+  if (data.test.size() > 0)
+    std::cout << "  ACC " << percent(acc_before) << " -> " << percent(acc_after) << " on " << data.test.size()
+              << " test images\n";
+  else
+    std::cout << "  ACC not measured: " << o.data << " has no test split\n";
+  std::cout << "  purified model: " << o.out << " (" << format_duration(seconds) << " on " << world.size()
+            << " rank(s))" << std::endl;
+  return 0;
+}
+
+}  // namespace pbe

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `pbe_dist purify` end to end: a TorchScript model and IDX data the user brings, PBE and AFT under
+# mpirun with 2 ranks, the purified model written and loaded again, and bad input refused.
+# usage: purify.sh PBE_DIST MPIEXEC WRITE_PURIFY_FIXTURE
+set -uo pipefail
+PBE_DIST=$1 MPIEXEC=$2 FIXTURE=$3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+"$FIXTURE" "$W" || fail "could not write the fixture"
+
+# run CODE command...: exit code CODE; stdout in $W/stdout, stderr in $W/stderr.
+run() {
+  local code=$1
+  shift
+  "$@" > "$W/stdout" 2> "$W/stderr"
+  local got=$?
+  [[ $got == "$code" ]] || fail "exit $got (expected $code) from: $*; stderr: $(tail -5 "$W/stderr")"
+}
+has() { grep -qE -e "$2" "$W/$1" || fail "$1 lacks /$2/: $(cat "$W/$1")"; }
+
+# PBE, 2 ranks: 5% of 512 rows, then the top 50%.
+PBE_ARGS=(--set steps=2 --set "fractions=[0.5]" --set epochs_per_step=2 --set adversarial_batches=2)
+run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" --method pbe "${PBE_ARGS[@]}" \
+    --out "$W/pbe.pt"
+has stdout "^purify: pbe on $W/data \(512 training images\)"
+has stdout "step 0: fine-tuned on 26 rows, ACC [0-9.]+%"
+has stdout "step 1: fine-tuned on 256 rows"
+has stdout "kept 256 of 512 training rows"
+has stdout "ACC [0-9.]+% -> [0-9.]+% on 256 test images"
+has stderr "\[rank 0/2\] \[info\] purify pbe: .*pbe step"
+[[ -s "$W/pbe.pt" && ! -e "$W/pbe.pt.partial" ]] || fail "no purified model, or a partial file left"
+cmp -s "$W/pbe.pt" "$W/model.pt" && fail "the purified model is the input model"
+
+# The purified model loads again as TorchScript: AFT on it with a clean set that has no test split.
+run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/pbe.pt" --data "$W/data" --method aft --clean "$W/clean" \
+    --set epochs=2 --set adversarial_epochs=1 --out "$W/aft.pt"
+has stdout "^purify: aft on"
+has stdout "ACC [0-9.]+% -> [0-9.]+% on 256 test images"
+[[ -s "$W/aft.pt" ]] || fail "AFT wrote no model"
+
+# Bad input: one line naming the file and the problem, exit 2, nothing written.
+bad() {
+  local pattern=$1
+  shift
+  run 2 "$MPIEXEC" -n 2 "$PBE_DIST" purify "$@"
+  has stderr "$pattern"
+  [[ $(grep -c "error" "$W/stderr") == 1 ]] || fail "expected exactly one error line: $(cat "$W/stderr")"
+}
+bad "garbage.pt: not a TorchScript model" --model "$W/garbage.pt" --data "$W/data" --out "$W/x.pt"
+bad "model_frozen.pt: the model has no parameters that require grad" --model "$W/model_frozen.pt" --data "$W/data" --out "$W/x.pt"
+bad "model_5class.pt: the model maps \[2, 1, 28, 28\] images to shape \[2, 5\], the data needs logits \[N, 10\]" \
+    --model "$W/model_5class.pt" --data "$W/data" --out "$W/x.pt"
+bad "model_rgb.pt: the model cannot take the data's images \[2, 1, 28, 28\]" --model "$W/model_rgb.pt" --data "$W/data" --out "$W/x.pt"
+bad "nodata/train-images-idx3-ubyte.gz: file not found" --model "$W/model.pt" --data "$W/nodata" --out "$W/x.pt"
+bad "--method aft needs clean extra data: --clean DIR" --model "$W/model.pt" --data "$W/data" --method aft --out "$W/x.pt"
+bad "purify --set:1: pgd.epz: unknown key" --model "$W/model.pt" --data "$W/data" --set pgd.epz=0.1 --out "$W/x.pt"
+bad "pbe: fractions needs steps - 1 = 3 values, got 1" --model "$W/model.pt" --data "$W/data" --set "fractions=[0.5]" --out "$W/x.pt"
+[[ ! -e "$W/x.pt" ]] || fail "a model was written for bad input"
+
+# An existing output is refused and left byte-for-byte intact.
+cp "$W/aft.pt" "$W/keep.pt"
+bad "aft.pt: exists; pass --overwrite to replace it" --model "$W/model.pt" --data "$W/data" "${PBE_ARGS[@]}" --out "$W/aft.pt"
+cmp -s "$W/aft.pt" "$W/keep.pt" || fail "an existing model was modified"
+echo "purify end to end: ok"
