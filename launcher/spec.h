@@ -36,7 +36,7 @@ struct ExperimentSpec {
   int threads = 0;         // Intra-op threads per rank; 0 = cores on this host / ranks on this host.
   DatasetOptions dataset;
   std::string model = "small-cnn";
-  int model_width = 32;
+  int model_width = 0;  // 0 = the model's default
   TrainOptions training;   // training.augmentation is the dataset's unless the spec overrides it.
   // Per-epoch curves evaluate on this many test images (a fixed seeded subset; 0 = all). The
   // final metrics always use the whole test set. Default: 2000

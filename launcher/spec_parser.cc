@@ -130,6 +130,7 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
     if (!known(known_models(), spec.model))
       m.fail(m.node("name"), "name", "unknown model '" + spec.model + "' (known: " + join(known_models()) + ")");
     spec.model_width = m.get("width", spec.model_width);
+    if (spec.model_width < 0) m.fail(m.node("width"), "width", "must be >= 0 (0 = the model's default)");
     m.finish();
   }
   parse_training(top.map("training"), spec);

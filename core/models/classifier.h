@@ -41,7 +41,8 @@ struct ModelOptions {
   int num_classes = 10;
   std::vector<double> mean{0.5};   // Per-channel normalisation (the dataset's).
   std::vector<double> std{0.5};
-  int width = 32;                  // small-cnn: channels of the first conv block. Default: 32
+  int width = 0;                   // Channels of the first stage; 0 = the model's default
+                                   // (small-cnn 32, preact-resnet18 64; stages double it).
 };
 
 const std::vector<std::string>& known_models();

@@ -24,20 +24,21 @@ torch::Tensor PreActBlockImpl::forward(const torch::Tensor& x) {
 }
 
 PreActResNet18::PreActResNet18(const ModelOptions& o) {
+  const int64_t w = o.width > 0 ? o.width : 64;
   normalize_ = register_module("normalize", Normalize(o.mean, o.std));
   stem_ = register_module(
-      "stem", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, 64, 3).padding(1).bias(false)));
+      "stem", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, w, 3).padding(1).bias(false)));
   torch::nn::Sequential stages;
-  int64_t in = 64;
-  for (int64_t width : {64, 128, 256, 512}) {
-    int64_t stride = width == 64 ? 1 : 2;
+  int64_t in = w;
+  for (int64_t width : {w, 2 * w, 4 * w, 8 * w}) {
+    int64_t stride = width == w ? 1 : 2;
     stages->push_back(PreActBlock(in, width, stride));
     stages->push_back(PreActBlock(width, width, 1));
     in = width;
   }
   stages_ = register_module("stages", stages);
-  bn_ = register_module("bn", torch::nn::BatchNorm2d(512));
-  out_ = register_module("out", torch::nn::Linear(512, o.num_classes));
+  bn_ = register_module("bn", torch::nn::BatchNorm2d(8 * w));
+  out_ = register_module("out", torch::nn::Linear(8 * w, o.num_classes));
 }
 
 torch::Tensor PreActResNet18::features(const torch::Tensor& images) {

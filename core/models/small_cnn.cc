@@ -8,7 +8,7 @@ torch::nn::Conv2dOptions conv3x3(int64_t in, int64_t out) {
 }  // namespace
 
 SmallCnn::SmallCnn(const ModelOptions& o) {
-  const int64_t w = o.width;
+  const int64_t w = o.width > 0 ? o.width : 32;
   normalize_ = register_module("normalize", Normalize(o.mean, o.std));
   conv1_ = register_module("conv1", torch::nn::Conv2d(conv3x3(o.in_channels, w)));
   conv2_ = register_module("conv2", torch::nn::Conv2d(conv3x3(w, w)));
