@@ -82,6 +82,15 @@ std::vector<ProbeRecord> CellRunner::run_probes(ClassifierImpl& infected, const 
                 {"top_k", static_cast<double>(spec_.probes.top_k)}};
     r.classes = o.confusion.size(0);
     r.confusion = to_vector<float>(o.confusion.to(torch::kFloat));
+    for (const auto& [name, a] : o.activations) {
+      auto sizes = a.sizes();
+      r.activations.push_back({name, std::vector<uint64_t>(sizes.begin(), sizes.end()), to_vector<float>(a)});
+    }
+    if (!o.activations.empty()) {
+      const auto dumped = rows.narrow(0, 0, o.activations.front().second.size(0));
+      r.dump_rows = to_vector<double>(dumped.to(torch::kDouble));
+      r.dump_labels = to_vector<double>(data_.test.labels.index_select(0, dumped).to(torch::kDouble));
+    }
     spdlog::info("probes {} model: {:.1f}% of adversarial examples on the target; feature distance to "
                  "triggered {:.2f} (clean images {:.2f}); top-{} overlap {:.2f} (clean {:.2f})",
                  name, 100 * o.target_fraction, o.adversarial_to_triggered, o.clean_to_triggered,

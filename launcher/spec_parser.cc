@@ -139,6 +139,13 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
     OptionReader r(m);
     spec.probes.samples = r("samples", spec.probes.samples);
     spec.probes.top_k = r("top_k", spec.probes.top_k);
+    spec.probes.dump_samples = r("dump_samples", spec.probes.dump_samples);
+    spec.probes.dump_layers = r("dump_layers", spec.probes.dump_layers);
+    if (spec.probes.dump_samples < 0) m.fail(m.node("dump_samples"), "dump_samples", "must be >= 0 (0 = off)");
+    for (const auto& layer : spec.probes.dump_layers)
+      if (!known(dump_layer_names(), layer))
+        m.fail(m.node("dump_layers"), "dump_layers",
+               "unknown layer '" + layer + "' (known: " + join(dump_layer_names()) + ")");
     read_pgd(r, spec.probes.pgd);
     if (spec.probes.samples < 0) m.fail(m.node("samples"), "samples", "must be >= 0 (0 = off)");
     if (spec.probes.top_k < 1) m.fail(m.node("top_k"), "top_k", "must be >= 1");

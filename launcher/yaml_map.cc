@@ -18,6 +18,7 @@ template <> const char* kind_name<bool>() { return "true or false"; }
 template <> const char* kind_name<std::string>() { return "a string"; }
 template <> const char* kind_name<std::vector<int>>() { return "a list of integers"; }
 template <> const char* kind_name<std::vector<double>>() { return "a list of numbers"; }
+template <> const char* kind_name<std::vector<std::string>>() { return "a list of strings"; }
 
 template <class T>
 struct is_vector : std::false_type {};
@@ -109,6 +110,7 @@ PBE_INSTANTIATE(bool)
 PBE_INSTANTIATE(std::string)
 PBE_INSTANTIATE(std::vector<int>)
 PBE_INSTANTIATE(std::vector<double>)
+PBE_INSTANTIATE(std::vector<std::string>)
 #undef PBE_INSTANTIATE
 
 }  // namespace pbe

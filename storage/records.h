@@ -49,6 +49,10 @@ struct ProbeRecord {
   NamedValues values;            // target_fraction, clean_flip, distances, overlaps, samples
   std::vector<float> confusion;  // [classes, classes]: true label x adversarial prediction
   int64_t classes = 0;
+  // Activation dumps, "<clean|triggered|adversarial>/<layer>" [rows, ...], of the test rows
+  // `dump_rows` (true labels `dump_labels`); stored under activations/.
+  std::vector<Artifact> activations;
+  std::vector<double> dump_rows, dump_labels;
 };
 
 struct AttackRecord {

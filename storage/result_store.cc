@@ -85,6 +85,19 @@ void write_common(hid_t g, Status status, const std::string& error, double secon
   for (const auto& [k, v] : curve) h5::write_dataset(c, k, v, ctx);
 }
 
+// Named float arrays under `base`; a name's '/' makes subgroups ("generator/conv1.weight").
+// Chunked and deflate-compressed (h5::write_dataset).
+void write_artifacts(hid_t g, const std::string& base, const std::vector<Artifact>& artifacts,
+                     const std::string& ctx) {
+  for (const auto& a : artifacts) {
+    const auto slash = a.name.rfind('/');  // npos + 1 == 0: the whole name
+    const std::string dir = slash == std::string::npos ? base : base + "/" + a.name.substr(0, slash);
+    h5::Handle parent = h5::open_or_create_group(g, dir, ctx);
+    h5::write_dataset(parent, a.name.substr(slash + 1), a.values,
+                      std::vector<hsize_t>(a.shape.begin(), a.shape.end()), ctx);
+  }
+}
+
 }  // namespace
 
 void ResultStore::write_attack(const CellKey& cell, const AttackRecord& r) {
@@ -95,18 +108,18 @@ void ResultStore::write_attack(const CellKey& cell, const AttackRecord& r) {
   h5::Handle g = h5::open_or_create_group(cell_group, "attack", ctx);
   write_common(g, r.status, r.error, r.seconds, r.options, r.metrics, r.curve, ctx);
   if (!r.poison_mask.empty()) h5::write_dataset(g, "poison_mask", r.poison_mask, ctx);
-  for (const auto& a : r.trigger) {
-    const auto slash = a.name.rfind('/');  // npos + 1 == 0: the whole name
-    const std::string dir = slash == std::string::npos ? "trigger" : "trigger/" + a.name.substr(0, slash);
-    h5::Handle parent = h5::open_or_create_group(g, dir, ctx);
-    h5::write_dataset(parent, a.name.substr(slash + 1), a.values,
-                      std::vector<hsize_t>(a.shape.begin(), a.shape.end()), ctx);
-  }
+  write_artifacts(g, "trigger", r.trigger, ctx);
   for (const auto& p : r.probes) {
     h5::Handle g2 = h5::open_or_create_group(g, "probes/" + p.model, ctx);
     for (const auto& [k, v] : p.values) h5::write_attr(g2, k, v, ctx);
     const auto c = static_cast<hsize_t>(p.classes);
     h5::write_dataset(g2, "confusion", p.confusion, {c, c}, ctx);
+    if (!p.activations.empty()) {
+      write_artifacts(g2, "activations", p.activations, ctx);
+      h5::Handle dumps = h5::open_or_create_group(g2, "activations", ctx);
+      h5::write_dataset(dumps, "rows", p.dump_rows, ctx);
+      h5::write_dataset(dumps, "labels", p.dump_labels, ctx);
+    }
   }
   flush();
 }

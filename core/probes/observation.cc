@@ -4,6 +4,11 @@
 
 namespace pbe {
 
+const std::vector<std::string>& dump_layer_names() {
+  static const std::vector<std::string> names{"penultimate", "logits"};
+  return names;
+}
+
 at::Tensor probe_rows(const Dataset& test, const Attack& attack, int64_t samples, uint64_t seed) {
   auto candidates = attack.asr_mask(test.labels).nonzero().squeeze(1);
   const int64_t n = std::min(samples, candidates.numel());
@@ -37,7 +42,19 @@ Observation observe(ClassifierImpl& model, const Dataset& test, const at::Tensor
   model.eval();
   auto triggered = attack.apply_trigger(clean);
   auto f_adv = model.features(adversarial), f_trig = model.features(triggered), f_clean = model.features(clean);
-  auto pred = model.head(f_adv).argmax(1);
+  auto logits_adv = model.head(f_adv);
+  auto pred = logits_adv.argmax(1);
+  const int64_t dumped = std::min(o.dump_samples, out.samples);
+  for (const auto& [kind, features] :
+       {std::pair{"clean", f_clean}, {"triggered", f_trig}, {"adversarial", f_adv}}) {
+    for (const auto& layer : o.dump_layers) {
+      at::Tensor a;
+      if (layer == "penultimate") a = features.narrow(0, 0, dumped);
+      else if (layer == "logits") a = model.head(features.narrow(0, 0, dumped));
+      else throw std::invalid_argument("unknown dump layer '" + layer + "'");
+      out.activations.emplace_back(std::string(kind) + "/" + layer, a.contiguous());
+    }
+  }
   model.train(was_training);
   out.confusion.index_put_({y, pred}, torch::ones_like(y), /*accumulate=*/true);
   out.target_fraction = pred.eq(attack.target_labels(y, classes)).to(torch::kDouble).mean().item<double>();

@@ -4,6 +4,9 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/adversarial/pgd.h"
 #include "core/attacks/attack.h"
@@ -17,7 +20,14 @@ struct ProbeOptions {
   int64_t samples = 1000;             // Test images probed, drawn (seeded) from the ASR rows. Default: 1000
   PgdOptions pgd = pbe_pgd_options();  // The adversarial examples (PBE's PGD). Default: eps 6/255
   int top_k = 10;                     // Penultimate neurons compared by top-k overlap. Default: 10
+  // Activation dumps: the first dump_samples probed images, clean, triggered and adversarial, at
+  // each of dump_layers (penultimate = features(), logits). Default: 256 at the penultimate layer.
+  int64_t dump_samples = 256;
+  std::vector<std::string> dump_layers{"penultimate"};
 };
+
+// The layers an activation dump may name.
+const std::vector<std::string>& dump_layer_names();
 
 // What the probes measure for one model and one attack's trigger, on the same probed images.
 struct Observation {
@@ -31,6 +41,9 @@ struct Observation {
   // and clean vs triggered.
   double adversarial_overlap = 0, clean_overlap = 0;
   int64_t samples = 0;
+  // "<clean|triggered|adversarial>/<layer>" -> float [dump rows, ...]; the dumped images are the
+  // first dump_samples probed rows.
+  std::vector<std::pair<std::string, at::Tensor>> activations;
 };
 
 // The probed rows of `test` (int64, sorted): a seeded `samples` of the attack's ASR rows.

@@ -60,6 +60,39 @@ TEST(Probes, KnownValuesWithoutPerturbation) {
   EXPECT_DOUBLE_EQ(obs.clean_overlap, 0.0);
 }
 
+TEST(Probes, DumpsTheActivationsOfTheFirstProbedImages) {
+  Dataset test;
+  test.num_classes = 4;
+  test.images = torch::randint(0, 256, {6, 1, 2, 2}, torch::kByte);
+  test.labels = torch::tensor({0, 1, 2, 0, 1, 2}, torch::kLong);
+  BadNetsOptions bo;
+  bo.size = 1;
+  bo.target = 3;
+  BadNets attack(bo, test.shape());
+  PixelModel model;
+  SingleProcessGroup group;
+  ProbeOptions o;
+  o.pgd.eps = 8.0 / 255;
+  o.pgd.step_size = 2.0 / 255;
+  o.dump_samples = 4;
+  o.dump_layers = {"penultimate", "logits"};
+  auto rows = torch::tensor({0, 2, 3, 4, 5}, torch::kLong);
+  Observation obs = observe(model, test, rows, attack, o, group, 0);
+  std::vector<std::string> names;
+  for (const auto& [name, a] : obs.activations) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"clean/penultimate", "clean/logits", "triggered/penultimate",
+                                             "triggered/logits", "adversarial/penultimate", "adversarial/logits"}));
+  // The pixel model's features are its pixels: the dumps are the images themselves.
+  auto clean = to_float(test.images.index_select(0, rows.narrow(0, 0, 4))).flatten(1);
+  EXPECT_TRUE(torch::allclose(obs.activations[0].second, clean));
+  EXPECT_TRUE(torch::allclose(obs.activations[2].second, attack.apply_trigger(clean.view({4, 1, 2, 2})).flatten(1)));
+  auto adversarial = obs.activations[4].second;
+  EXPECT_LE((adversarial - clean).abs().max().item<float>(), 8.0f / 255 + 1e-6f);
+  EXPECT_GT((adversarial - clean).abs().max().item<float>(), 1.0f / 255);
+  o.dump_samples = 0;
+  EXPECT_TRUE(observe(model, test, rows, attack, o, group, 0).activations.front().second.size(0) == 0);
+}
+
 TEST(Probes, AdversarialExamplesLeaveTheTrueClass) {
   Dataset test;
   test.num_classes = 4;

@@ -43,6 +43,16 @@ def main():
             assert p["confusion"].shape == (4, 4)
             assert p["confusion"][()].sum() == p.attrs["samples"] > 0
             assert 0 <= p.attrs["target_fraction"] <= 1 and 0 <= p.attrs["adversarial_overlap"] <= 1
+            # Activation dumps (default: 256 images, penultimate layer), chunked and compressed.
+            dumps = p["activations"]
+            n = min(256, int(p.attrs["samples"]))
+            dumped, labels = dumps["rows"][()], dumps["labels"][()]
+            assert dumped.shape == labels.shape == (n,) and (labels != 0).all(), (dumped.shape, labels)
+            shapes = {dumps[k + "/penultimate"].shape for k in ("clean", "triggered", "adversarial")}
+            assert len(shapes) == 1 and next(iter(shapes))[0] == n, shapes
+            d = dumps["adversarial/penultimate"]
+            assert d.chunks is not None and d.compression == "gzip", (d.chunks, d.compression)
+            assert not (d[()] == dumps["clean/penultimate"][()]).all()
         assert "probes" not in f["cells/synthetic/small-cnn/none/seed0/attack"]
         ia = f["cells/synthetic/small-cnn/input-aware/seed0/attack"]
         assert ia["trigger/pattern_generator/conv1.weight"].shape == (16, 1, 3, 3)

@@ -190,6 +190,13 @@ TEST(SpecParser, ProbesBlock) {
             "spec.yaml:24: probes.samples: must be >= 0 (0 = off)");
   EXPECT_EQ(error_of(replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\nprobes: {pgd: {eps: -1}}\n")),
             "spec.yaml:24: probes.pgd: probes: eps, step_size and steps must be >= 0");
+  auto dumps = parse_spec_text(
+      replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\nprobes: {dump_samples: 64, dump_layers: [logits, penultimate]}\n"),
+      "spec.yaml");
+  EXPECT_EQ(dumps.probes.dump_samples, 64);
+  EXPECT_EQ(dumps.probes.dump_layers, (std::vector<std::string>{"logits", "penultimate"}));
+  EXPECT_EQ(error_of(replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\nprobes: {dump_layers: [conv1]}\n")),
+            "spec.yaml:24: probes.dump_layers: unknown layer 'conv1' (known: penultimate, logits)");
 }
 
 TEST(SpecParser, MissingFile) {
