@@ -38,6 +38,44 @@ void read_sgd(OptionReader& r, SgdRecipe& o) {
 
 }  // namespace
 
+Augmentation read_augmentation_keys(YamlMap& a, Augmentation base, OptionReader* record) {
+  auto get = [&](const std::string& key, auto fallback) {
+    auto value = a.get(key, fallback);
+    if (record) record->record("augmentation." + key, fmt::format("{}", value));
+    return value;
+  };
+  base.crop_padding = get("crop_padding", base.crop_padding);
+  base.crop_probability = get("crop_probability", base.crop_probability);
+  base.rotation_degrees = get("rotation_degrees", base.rotation_degrees);
+  base.rotation_probability = get("rotation_probability", base.rotation_probability);
+  base.horizontal_flip = get("horizontal_flip", base.horizontal_flip);
+  a.finish();
+  try {
+    check_augmentation(base, "augmentation");
+  } catch (const ConfigError& e) {
+    a.fail(a.yaml(), "", e.what());
+  }
+  return base;
+}
+
+void read_augmentation(OptionReader& r, std::optional<Augmentation>& augmentation) {
+  YamlMap& m = r.map();
+  if (m.has("augmentation") && m.node("augmentation").IsScalar()) {
+    const auto name = m.get<std::string>("augmentation", "");
+    if (name == "release") augmentation = pbe_release_augmentation();
+    else if (name == "dataset") augmentation.reset();
+    else m.fail(m.node("augmentation"), "augmentation", "expected release, dataset or a mapping, got '" + name + "'");
+    r.record("augmentation", name);
+    return;
+  }
+  if (m.has("augmentation")) {
+    YamlMap a = m.map("augmentation");
+    augmentation = read_augmentation_keys(a, Augmentation{}, &r);
+    return;
+  }
+  r.record("augmentation", augmentation ? "release" : "dataset");
+}
+
 const std::vector<std::string>& defense_names() {
   static const std::vector<std::string> names{"none", "ft", "aft", "pbe"};
   return names;
@@ -56,6 +94,7 @@ DefenseEntry parse_defense(YamlMap& m, const std::string& name) {
     o.epochs = r("epochs", o.epochs);
     o.adversarial_epochs = r("adversarial_epochs", o.adversarial_epochs);
     read_pgd(r, o.pgd);
+    read_augmentation(r, o.augmentation);
     read_sgd(r, o.sgd);
     e.defense = checked_build(m, [&] { return std::make_shared<Aft>(o); });
     e.options = r.recorded();
@@ -69,6 +108,7 @@ DefenseEntry parse_defense(YamlMap& m, const std::string& name) {
     o.adversarial_batches = r("adversarial_batches", o.adversarial_batches);
     o.fractions = r("fractions", o.fractions);
     read_pgd(r, o.pgd);
+    read_augmentation(r, o.augmentation);
     read_sgd(r, o.sgd);
     e.defense = checked_build(m, [&] { return std::make_shared<Pbe>(o); });
     e.options = r.recorded();

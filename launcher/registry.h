@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,13 @@ class OptionReader {
 // The `pgd:` block of an attack or defense: norm (linf, l2), eps, step_size, steps,
 // random_start, targeted, clamp; recorded as pgd.<key> (attack_registry.cc).
 void read_pgd(OptionReader& reader, PgdOptions& options);
+
+// An `augmentation:` value: "release" (the PBE release's), "dataset" (empty: the dataset's usual
+// training augmentation) or a mapping {crop_padding, crop_probability, rotation_degrees,
+// rotation_probability, horizontal_flip} over no augmentation; recorded as augmentation[.<key>].
+void read_augmentation(OptionReader& parent, std::optional<Augmentation>& augmentation);
+// The keys of an augmentation mapping read over `base` (the dataset block's, the defenses').
+Augmentation read_augmentation_keys(YamlMap& block, Augmentation base, OptionReader* record = nullptr);
 
 // Builds with `make`, turning a ConfigError or DataError from an options struct's own checks
 // into one at the entry's line and key path.

@@ -47,9 +47,7 @@ void parse_dataset(YamlMap m, ExperimentSpec& spec) {
     m.fail(m.node("synthetic"), "synthetic", "needs classes >= 2, channels >= 1, size >= 8, train/test >= 1");
   spec.training.augmentation = dataset_info(d.name, static_cast<int>(image_shape(d).channels)).augmentation;
   auto a = m.map("augmentation");
-  spec.training.augmentation.crop_padding = a.get("crop_padding", spec.training.augmentation.crop_padding);
-  spec.training.augmentation.horizontal_flip = a.get("horizontal_flip", spec.training.augmentation.horizontal_flip);
-  a.finish();
+  spec.training.augmentation = read_augmentation_keys(a, spec.training.augmentation);
   m.finish();
 }
 

@@ -24,6 +24,7 @@ class YamlMap {
   YAML::Node node(const std::string& key);
   std::string key_path(const std::string& key) const;
   const std::string& file() const { return file_; }
+  const YAML::Node& yaml() const { return node_; }
 
   void finish() const;
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& problem) const;

@@ -30,6 +30,7 @@ Aft::Aft(const AftOptions& o) : options_(o) {
   if (o.adversarial_epochs < 0 || o.adversarial_epochs > o.epochs)
     throw ConfigError("aft: adversarial_epochs must be in [0, epochs]");
   check_pgd_options(o.pgd, "aft");
+  if (o.augmentation) check_augmentation(*o.augmentation, "aft");
 }
 
 double Aft::estimated_image_epochs(int64_t train_size) const {
@@ -40,7 +41,7 @@ double Aft::estimated_image_epochs(int64_t train_size) const {
 
 DefenseResult Aft::purify(ClassifierImpl& model, const DefenseContext& ctx) const {
   if (ctx.clean_extra.size() == 0) throw ConfigError("aft: the clean extra set is empty");
-  TrainOptions t = options_.sgd.train_options(options_.epochs, ctx.augmentation, ctx.seed, "aft");
+  TrainOptions t = options_.sgd.train_options(options_.epochs, options_.augmentation.value_or(ctx.augmentation), ctx.seed, "aft");
   const int adversarial_epochs = options_.adversarial_epochs;
   t.transform = adversarial_transform(options_.pgd, derive_seed(ctx.seed, "pgd"),
                                       [adversarial_epochs](int epoch, int64_t) { return epoch < adversarial_epochs; });

@@ -1,4 +1,6 @@
 #pragma once
+#include <optional>
+
 #include "core/adversarial/pgd.h"
 #include "core/defenses/defense.h"
 
@@ -8,8 +10,8 @@ namespace pbe {
 // adversarial examples of a small clean set, then on the clean set itself. Defaults are the
 // released code's: 20 epochs, the first 3 on untargeted L_inf PGD examples (eps 6/255, step
 // eps/5, 7 steps, no random start, no clamping) with the images' own labels; SGD lr 0.001,
-// momentum 0.9, weight decay 5e-4, batch 128, constant learning rate; the dataset's augmentation
-// before PGD.
+// momentum 0.9, weight decay 5e-4, batch 128, constant learning rate; the release's augmentation
+// (crop padding 5 p 0.8, rotation +-10 degrees p 0.5, horizontal flip) before PGD.
 // The released code's fine-tuning: SGD lr 0.001, momentum 0.9, weight decay 5e-4, batch 128,
 // constant learning rate.
 SgdRecipe pbe_sgd_recipe();
@@ -20,6 +22,8 @@ struct AftOptions {
   int adversarial_epochs = 3;    // Epochs [0, adversarial_epochs) train on PGD examples. Default: 3
   PgdOptions pgd = pbe_pgd_options();
   SgdRecipe sgd = pbe_sgd_recipe();
+  // Before PGD and fine-tuning; empty = the dataset's usual training augmentation.
+  std::optional<Augmentation> augmentation = pbe_release_augmentation();
 };
 
 class Aft final : public Defense {

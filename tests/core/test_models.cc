@@ -85,7 +85,8 @@ TEST(Synthetic, SeededAndShaped) {
 TEST(Augmentation, CropShiftsWithZeroPaddingAndFlipMirrors) {
   auto x = torch::arange(16, torch::kFloat).reshape({1, 1, 4, 4});
   Augmentation aug{1, true};
-  AugmentationDraws d{torch::tensor({0L}), torch::tensor({2L}), torch::tensor({true})};
+  AugmentationDraws d{torch::tensor({0L}), torch::tensor({2L}), torch::tensor({true}), torch::tensor({true}),
+                      torch::tensor({0.0f})};
   auto y = apply_augmentation(x, aug, d);
   // Crop at (dy=0, dx=2) of the 1-padded image = content shifted down 1 and left 1, then mirrored.
   auto expected = torch::tensor({0.f, 0.f, 0.f, 0.f, 0.f, 3.f, 2.f, 1.f, 0.f, 7.f, 6.f, 5.f,
@@ -102,6 +103,33 @@ TEST(Augmentation, DrawsAreSeededAndInRange) {
   EXPECT_GE(a.dy.min().item<int64_t>(), 0);
   EXPECT_LE(a.dy.max().item<int64_t>(), 4);
   EXPECT_GT(a.flip.sum().item<int64_t>(), 20);
+  EXPECT_TRUE(a.crop.all().item<bool>());
+  EXPECT_TRUE(a.angle.eq(0).all().item<bool>());
+}
+
+TEST(Augmentation, ReleaseCropsSomeImagesAndRotatesAboutTheCentre) {
+  Augmentation aug = pbe_release_augmentation();
+  auto d = draw_augmentation(aug, 2000, 3);
+  const double cropped = d.crop.to(torch::kDouble).mean().item<double>();
+  const double rotated = d.angle.ne(0).to(torch::kDouble).mean().item<double>();
+  EXPECT_NEAR(cropped, 0.8, 0.04);
+  EXPECT_NEAR(rotated, 0.5, 0.04);
+  EXPECT_LE(d.angle.abs().max().item<float>(), 10 * M_PI / 180 + 1e-6);
+  // A 90-degree turn (outside the release's range, for an exact check) of a 4x4 image, no crop or
+  // flip: a pure rotation about the centre.
+  Augmentation turn;
+  turn.rotation_degrees = 90;
+  auto x = torch::arange(16, torch::kFloat).reshape({1, 1, 4, 4});
+  AugmentationDraws quarter{torch::tensor({0L}), torch::tensor({0L}), torch::tensor({false}),
+                            torch::tensor({false}), torch::tensor({static_cast<float>(M_PI / 2)})};
+  auto y = apply_augmentation(x, turn, quarter);
+  EXPECT_TRUE(torch::allclose(y, x.rot90(1, {2, 3}), 1e-4, 1e-4) || torch::allclose(y, x.rot90(-1, {2, 3}), 1e-4, 1e-4))
+      << y;
+  // An image drawn without rotation or crop is left exactly as it was.
+  AugmentationDraws none{torch::tensor({1L}), torch::tensor({1L}), torch::tensor({false}), torch::tensor({false}),
+                         torch::tensor({0.0f})};
+  aug.crop_padding = 1;
+  EXPECT_TRUE(apply_augmentation(x, aug, none).equal(x));
 }
 
 }  // namespace
