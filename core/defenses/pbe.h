@@ -22,8 +22,8 @@ namespace pbe {
 // Defaults are the released code's: 5% initial set, 4 steps of 10 epochs, 31 adversarial
 // batches, fractions 20/50/70%, PGD eps 6/255 step eps/5 7 steps no random start no clamping,
 // SGD lr 0.001 momentum 0.9 weight decay 5e-4 batch 128 constant, the release's augmentation
-// (pbe_release_augmentation()). Unlike that code, each epoch's
-// order is shuffled (its "first 31 batches" were always the same rows) and the loop ends cleanly.
+// (pbe_release_augmentation()). Unlike that code, each epoch's order is shuffled (its "first 31
+// batches" were always the same rows) and the loop ends cleanly.
 struct PbeOptions {
   double initial_fraction = 0.05;
   int steps = 4;
