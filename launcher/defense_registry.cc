@@ -64,7 +64,8 @@ void read_augmentation(OptionReader& r, std::optional<Augmentation>& augmentatio
     const auto name = m.get<std::string>("augmentation", "");
     if (name == "release") augmentation = pbe_release_augmentation();
     else if (name == "dataset") augmentation.reset();
-    else m.fail(m.node("augmentation"), "augmentation", "expected release, dataset or a mapping, got '" + name + "'");
+    else
+      m.fail(m.node("augmentation"), "augmentation", "expected release, dataset or a mapping, got '" + name + "'");
     r.record("augmentation", name);
     return;
   }

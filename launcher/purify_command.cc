@@ -42,7 +42,8 @@ YAML::Node method_entry(const std::string& method, const std::vector<std::string
     try {
       node[key.substr(begin)] = YAML::Load(pair.substr(eq + 1));
     } catch (const YAML::Exception& e) {
-      throw ConfigError(std::string(kSetOrigin) + ": " + key + ": cannot read '" + pair.substr(eq + 1) + "': " + e.msg);
+      throw ConfigError(std::string(kSetOrigin) + ": " + key + ": cannot read '" + pair.substr(eq + 1) +
+                        "': " + e.msg);
     }
   }
   return root;
@@ -140,8 +141,8 @@ int purify_command(const World& world, const PurifyOptions& o) {
   model->save(partial);
   std::filesystem::rename(partial, o.out);
 
-  std::cout << "purify: " << o.method << " on " << o.data << " (" << data.train.size() << " training images), model "
-            << o.model << "\n";
+  std::cout << "purify: " << o.method << " on " << o.data << " (" << data.train.size()
+            << " training images), model " << o.model << "\n";
   if (!result.steps.empty()) {
     const auto column = [&](const std::string& name) -> const std::vector<double>& {
       for (const auto& [key, values] : result.steps)

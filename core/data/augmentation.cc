@@ -22,7 +22,8 @@ Augmentation pbe_release_augmentation() {
 void check_augmentation(const Augmentation& a, const std::string& owner) {
   if (a.crop_padding < 0) throw ConfigError(owner + ": crop_padding must be >= 0");
   for (double p : {a.crop_probability, a.rotation_probability})
-    if (!(p >= 0 && p <= 1)) throw ConfigError(owner + ": crop_probability and rotation_probability must be in [0, 1]");
+    if (!(p >= 0 && p <= 1))
+      throw ConfigError(owner + ": crop_probability and rotation_probability must be in [0, 1]");
   if (!(a.rotation_degrees >= 0 && a.rotation_degrees <= 180))
     throw ConfigError(owner + ": rotation_degrees must be in [0, 180]");
 }
@@ -71,8 +72,9 @@ at::Tensor apply_augmentation(const at::Tensor& images, const Augmentation& aug,
     auto theta = torch::stack({torch::stack({cos, -sin, zero}, 1), torch::stack({sin, cos, zero}, 1)}, 1);
     auto subset = out.index_select(0, rotated);
     auto grid = F::affine_grid(theta.to(out.dtype()), subset.sizes().vec(), false);
-    auto turned = F::grid_sample(
-        subset, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
+    const auto bilinear_zeros =
+        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false);
+    auto turned = F::grid_sample(subset, grid, bilinear_zeros);
     if (out.is_same(images)) out = images.clone();
     out.index_copy_(0, rotated, turned);
   }

@@ -80,7 +80,8 @@ std::shared_ptr<ScriptedClassifierImpl> load_scripted_classifier(const std::stri
                     key_line(e));
   }
   if (logits.dim() != 2 || logits.size(0) != 2 || logits.size(1) != shape.num_classes)
-    throw DataError(path + ": the model maps " + input + " images to shape " + c10::str(logits.sizes()) + ", the data needs logits " + expected);
+    throw DataError(path + ": the model maps " + input + " images to shape " + c10::str(logits.sizes()) +
+                    ", the data needs logits " + expected);
   if (!logits.is_floating_point() || !torch::isfinite(logits).all().item<bool>())
     throw DataError(path + ": the model's logits are not finite floats");
   return model;
