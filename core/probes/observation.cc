@@ -42,11 +42,11 @@ Observation observe(ClassifierImpl& model, const Dataset& test, const at::Tensor
   model.eval();
   auto triggered = attack.apply_trigger(clean);
   auto f_adv = model.features(adversarial), f_trig = model.features(triggered), f_clean = model.features(clean);
-  auto logits_adv = model.head(f_adv);
-  auto pred = logits_adv.argmax(1);
+  auto pred = model.head(f_adv).argmax(1);
   const int64_t dumped = std::min(o.dump_samples, out.samples);
   for (const auto& [kind, features] :
        {std::pair{"clean", f_clean}, {"triggered", f_trig}, {"adversarial", f_adv}}) {
+    if (dumped == 0) break;  // dumps off
     for (const auto& layer : o.dump_layers) {
       at::Tensor a;
       if (layer == "penultimate") a = features.narrow(0, 0, dumped);

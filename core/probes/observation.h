@@ -21,7 +21,8 @@ struct ProbeOptions {
   PgdOptions pgd = pbe_pgd_options();  // The adversarial examples (PBE's PGD). Default: eps 6/255
   int top_k = 10;                     // Penultimate neurons compared by top-k overlap. Default: 10
   // Activation dumps: the first dump_samples probed images, clean, triggered and adversarial, at
-  // each of dump_layers (penultimate = features(), logits). Default: 256 at the penultimate layer.
+  // each of dump_layers (penultimate = features(), logits). Default: 256 at the penultimate layer;
+  // 0 = no dumps.
   int64_t dump_samples = 256;
   std::vector<std::string> dump_layers{"penultimate"};
 };

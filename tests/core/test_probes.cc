@@ -90,7 +90,7 @@ TEST(Probes, DumpsTheActivationsOfTheFirstProbedImages) {
   EXPECT_LE((adversarial - clean).abs().max().item<float>(), 8.0f / 255 + 1e-6f);
   EXPECT_GT((adversarial - clean).abs().max().item<float>(), 1.0f / 255);
   o.dump_samples = 0;
-  EXPECT_TRUE(observe(model, test, rows, attack, o, group, 0).activations.front().second.size(0) == 0);
+  EXPECT_TRUE(observe(model, test, rows, attack, o, group, 0).activations.empty()) << "0 = off";
 }
 
 TEST(Probes, AdversarialExamplesLeaveTheTrueClass) {
