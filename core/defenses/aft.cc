@@ -17,10 +17,15 @@ SgdRecipe pbe_sgd_recipe() {
 
 BatchTransform adversarial_transform(const PgdOptions& pgd, uint64_t seed,
                                      std::function<bool(int, int64_t)> adversarial) {
-  return [pgd, seed, adversarial](ClassifierImpl& model, const at::Tensor& x, const at::Tensor& y,
-                                  int epoch, int64_t batch) {
+  BatchTransform t;
+  t.apply = [pgd, seed, adversarial](ClassifierImpl& model, const at::Tensor& x, const at::Tensor& y, int epoch,
+                                     int64_t batch) {
     return adversarial(epoch, batch) ? pbe::pgd(model, x, y, pgd, mix_seed(seed, epoch, batch)) : x;
   };
+  t.extra_passes = [steps = pgd.steps, adversarial](int epoch, int64_t batch) {
+    return adversarial(epoch, batch) ? steps : 0;
+  };
+  return t;
 }
 
 Aft::Aft(const AftOptions& o) : options_(o) {

@@ -52,7 +52,8 @@ class Defense {
   virtual std::string name() const = 0;
   // Size of the clean extra set this defense needs, as a fraction of the training set size.
   virtual double clean_fraction() const { return 0.0; }
-  // Work estimate for planning: training images x epochs for a training set of `train_size`.
+  // Work estimate for planning in image passes (core/training/progress.h) for a training set of
+  // `train_size`: what the defense's progress events will add up to.
   virtual double estimated_image_epochs(int64_t train_size) const { return 0.0; }
   // False for a defense that leaves the model as it is: the runner then reuses the infected
   // model's evaluation instead of copying and re-evaluating it.

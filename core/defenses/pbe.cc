@@ -40,7 +40,9 @@ Pbe::Pbe(const PbeOptions& o) : options_(o) {
 
 double Pbe::estimated_image_epochs(int64_t train_size) const {
   const double n = static_cast<double>(train_size);
-  double total = n;  // the infected model's logits
+  // Image passes as progress counts them; the logit passes over the training set (the infected
+  // model's, and one scoring pass per step: inference, a third of a training pass) are left out.
+  double total = 0;
   double set = options_.initial_fraction * n;
   for (int k = 0; k < options_.steps; ++k) {
     total += set * options_.epochs_per_step;
@@ -48,10 +50,7 @@ double Pbe::estimated_image_epochs(int64_t train_size) const {
     total += (k == 0 ? set * options_.epochs_per_step
                      : std::min(set, static_cast<double>(options_.adversarial_batches * options_.sgd.batch_size))) *
              options_.pgd.steps;
-    if (k + 1 < options_.steps) {
-      total += n;  // scoring pass
-      set = options_.fractions[k] * n;
-    }
+    if (k + 1 < options_.steps) set = options_.fractions[k] * n;
   }
   return total;
 }

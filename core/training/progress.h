@@ -12,7 +12,9 @@ struct ProgressEvent {
   int epochs = 0;
   int64_t batch = 0;    // 1-based batches done in this epoch
   int64_t batches = 0;
-  int64_t images = 0;   // images processed so far in this phase (global, all ranks)
+  // Image passes so far in this phase (global, all ranks): an image trained once is one; an
+  // adversarial example of k PGD steps is 1 + k (the work estimates count the same way).
+  int64_t images = 0;
 };
 using ProgressFn = std::function<void(const ProgressEvent&)>;
 

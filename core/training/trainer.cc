@@ -90,7 +90,8 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
       }
       allreduce_gradients(model, group);
       optimizer.step();
-      images_done += batch.global;
+      const int extra = o.transform && o.transform.extra_passes ? o.transform.extra_passes(epoch, b) : 0;
+      images_done += batch.global * (1 + extra);
       if (progress) progress({o.phase, epoch, o.epochs, b + 1, batches.count(), images_done});
     }
     EpochRecord rec = close_epoch(stats, model, o, epoch, lr, group, evaluate);

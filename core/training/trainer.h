@@ -15,7 +15,17 @@ enum class LrSchedule { kConstant, kCosine, kMultiStep };
 
 // Replaces a batch's local (augmented) float images before the step, e.g. with adversarial
 // examples of the current model: (model, images, labels, epoch, batch) -> images.
-using BatchTransform = std::function<at::Tensor(ClassifierImpl&, const at::Tensor&, const at::Tensor&, int, int64_t)>;
+struct BatchTransform {
+  std::function<at::Tensor(ClassifierImpl&, const at::Tensor&, const at::Tensor&, int, int64_t)> apply;
+  // Extra forward-backward passes per image it costs at (epoch, batch) (PGD: its steps); progress
+  // counts image passes, so a run's work estimate and its progress agree. May be empty (0).
+  std::function<int(int epoch, int64_t batch)> extra_passes;
+  explicit operator bool() const { return static_cast<bool>(apply); }
+  at::Tensor operator()(ClassifierImpl& model, const at::Tensor& images, const at::Tensor& labels, int epoch,
+                        int64_t batch) const {
+    return apply(model, images, labels, epoch, batch);
+  }
+};
 
 // SGD training recipe. Defaults follow BackdoorBench's small-model recipes.
 struct TrainOptions {
