@@ -58,23 +58,23 @@ Augmentation read_augmentation_keys(YamlMap& a, Augmentation base, OptionReader*
   return base;
 }
 
-void read_augmentation(OptionReader& r, std::optional<Augmentation>& augmentation) {
+void read_augmentation(OptionReader& r, DefenseAugmentation& augmentation) {
+  using Kind = DefenseAugmentation::Kind;
   YamlMap& m = r.map();
-  if (m.has("augmentation") && m.node("augmentation").IsScalar()) {
-    const auto name = m.get<std::string>("augmentation", "");
-    if (name == "release") augmentation = pbe_release_augmentation();
-    else if (name == "dataset") augmentation.reset();
-    else
-      m.fail(m.node("augmentation"), "augmentation", "expected release, dataset or a mapping, got '" + name + "'");
-    r.record("augmentation", name);
-    return;
-  }
-  if (m.has("augmentation")) {
+  if (m.has("augmentation") && !m.node("augmentation").IsScalar()) {
     YamlMap a = m.map("augmentation");
-    augmentation = read_augmentation_keys(a, Augmentation{}, &r);
-    return;
+    augmentation.kind = Kind::kCustom;
+    augmentation.custom = read_augmentation_keys(a, Augmentation{}, &r);
+  } else if (m.has("augmentation")) {
+    const auto name = m.get<std::string>("augmentation", "");
+    if (name == "auto") augmentation.kind = Kind::kAuto;
+    else if (name == "release") augmentation.kind = Kind::kRelease;
+    else if (name == "dataset") augmentation.kind = Kind::kDataset;
+    else
+      m.fail(m.node("augmentation"), "augmentation",
+             "expected auto, release, dataset or a mapping, got '" + name + "'");
   }
-  r.record("augmentation", augmentation ? "release" : "dataset");
+  r.record("augmentation", augmentation.name());
 }
 
 const std::vector<std::string>& defense_names() {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/adversarial/pgd.h"
+#include "core/defenses/aft.h"
 #include "core/errors.h"
 #include "launcher/spec.h"
 #include "launcher/yaml_map.h"
@@ -52,10 +53,10 @@ class OptionReader {
 // random_start, targeted, clamp; recorded as pgd.<key> (attack_registry.cc).
 void read_pgd(OptionReader& reader, PgdOptions& options);
 
-// An `augmentation:` value: "release" (the PBE release's), "dataset" (empty: the dataset's usual
-// training augmentation) or a mapping {crop_padding, crop_probability, rotation_degrees,
-// rotation_probability, horizontal_flip} over no augmentation; recorded as augmentation[.<key>].
-void read_augmentation(OptionReader& parent, std::optional<Augmentation>& augmentation);
+// An AFT/PBE `augmentation:` value: auto (the default), release, dataset (DefenseAugmentation),
+// or a mapping {crop_padding, crop_probability, rotation_degrees, rotation_probability,
+// horizontal_flip} over no augmentation; recorded as augmentation (and augmentation.<key>).
+void read_augmentation(OptionReader& parent, DefenseAugmentation& augmentation);
 // The keys of an augmentation mapping read over `base` (the dataset block's, the defenses').
 Augmentation read_augmentation_keys(YamlMap& block, Augmentation base, OptionReader* record = nullptr);
 

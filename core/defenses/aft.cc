@@ -28,6 +28,26 @@ BatchTransform adversarial_transform(const PgdOptions& pgd, uint64_t seed,
   return t;
 }
 
+Augmentation DefenseAugmentation::resolve(const Dataset& data, const Augmentation& dataset_augmentation) const {
+  switch (kind) {
+    case Kind::kAuto: return data.channels() == 3 ? pbe_release_augmentation() : dataset_augmentation;
+    case Kind::kRelease: return pbe_release_augmentation();
+    case Kind::kDataset: return dataset_augmentation;
+    case Kind::kCustom: return custom;
+  }
+  return dataset_augmentation;
+}
+
+std::string DefenseAugmentation::name() const {
+  switch (kind) {
+    case Kind::kAuto: return "auto";
+    case Kind::kRelease: return "release";
+    case Kind::kDataset: return "dataset";
+    case Kind::kCustom: return "custom";
+  }
+  return "?";
+}
+
 Aft::Aft(const AftOptions& o) : options_(o) {
   if (!(o.clean_fraction > 0 && o.clean_fraction <= 1)) throw ConfigError("aft: clean_fraction must be in (0, 1]");
   if (o.epochs < 1) throw ConfigError("aft: epochs must be positive");
@@ -35,7 +55,7 @@ Aft::Aft(const AftOptions& o) : options_(o) {
   if (o.adversarial_epochs < 0 || o.adversarial_epochs > o.epochs)
     throw ConfigError("aft: adversarial_epochs must be in [0, epochs]");
   check_pgd_options(o.pgd, "aft");
-  if (o.augmentation) check_augmentation(*o.augmentation, "aft");
+  if (o.augmentation.kind == DefenseAugmentation::Kind::kCustom) check_augmentation(o.augmentation.custom, "aft");
 }
 
 double Aft::estimated_image_epochs(int64_t train_size) const {
@@ -46,7 +66,8 @@ double Aft::estimated_image_epochs(int64_t train_size) const {
 
 DefenseResult Aft::purify(ClassifierImpl& model, const DefenseContext& ctx) const {
   if (ctx.clean_extra.size() == 0) throw ConfigError("aft: the clean extra set is empty");
-  TrainOptions t = options_.sgd.train_options(options_.epochs, options_.augmentation.value_or(ctx.augmentation), ctx.seed, "aft");
+  const Augmentation augmentation = options_.augmentation.resolve(ctx.clean_extra, ctx.augmentation);
+  TrainOptions t = options_.sgd.train_options(options_.epochs, augmentation, ctx.seed, "aft");
   const int adversarial_epochs = options_.adversarial_epochs;
   t.transform = adversarial_transform(options_.pgd, derive_seed(ctx.seed, "pgd"),
                                       [adversarial_epochs](int epoch, int64_t) { return epoch < adversarial_epochs; });

@@ -1,5 +1,5 @@
 #pragma once
-#include <optional>
+#include <string>
 
 #include "core/adversarial/pgd.h"
 #include "core/defenses/defense.h"
@@ -11,7 +11,19 @@ namespace pbe {
 // released code's: 20 epochs, the first 3 on untargeted L_inf PGD examples (eps 6/255, step
 // eps/5, 7 steps, no random start, no clamping) with the images' own labels; SGD lr 0.001,
 // momentum 0.9, weight decay 5e-4, batch 128, constant learning rate; the release's augmentation
-// (crop padding 5 p 0.8, rotation +-10 degrees p 0.5, horizontal flip) before PGD.
+// (crop padding 5 p 0.8, rotation +-10 degrees p 0.5, horizontal flip) before PGD on CIFAR-like data.
+// Which augmentation AFT and PBE apply before PGD and fine-tuning. The release augments CIFAR-10
+// with pbe_release_augmentation(); `auto` (the default) does that on 3-channel (CIFAR-like) data
+// and uses the dataset's usual augmentation otherwise: on Fashion-MNIST the release's 5-pixel
+// crops and rotations cost 4-12 points of ACC (docs/results.md).
+struct DefenseAugmentation {
+  enum class Kind { kAuto, kRelease, kDataset, kCustom } kind = Kind::kAuto;
+  Augmentation custom;  // kCustom only
+  // The augmentation for `data`, whose usual one is `dataset_augmentation`.
+  Augmentation resolve(const Dataset& data, const Augmentation& dataset_augmentation) const;
+  std::string name() const;  // auto | release | dataset | custom
+};
+
 // The released code's fine-tuning: SGD lr 0.001, momentum 0.9, weight decay 5e-4, batch 128,
 // constant learning rate.
 SgdRecipe pbe_sgd_recipe();
@@ -22,8 +34,7 @@ struct AftOptions {
   int adversarial_epochs = 3;    // Epochs [0, adversarial_epochs) train on PGD examples. Default: 3
   PgdOptions pgd = pbe_pgd_options();
   SgdRecipe sgd = pbe_sgd_recipe();
-  // Before PGD and fine-tuning; empty = the dataset's usual training augmentation.
-  std::optional<Augmentation> augmentation = pbe_release_augmentation();
+  DefenseAugmentation augmentation;
 };
 
 class Aft final : public Defense {

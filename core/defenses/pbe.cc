@@ -35,7 +35,7 @@ Pbe::Pbe(const PbeOptions& o) : options_(o) {
   for (double f : o.fractions)
     if (!(f > 0 && f <= 1)) throw ConfigError("pbe: fractions must be in (0, 1]");
   check_pgd_options(o.pgd, "pbe");
-  if (o.augmentation) check_augmentation(*o.augmentation, "pbe");
+  if (o.augmentation.kind == DefenseAugmentation::Kind::kCustom) check_augmentation(o.augmentation.custom, "pbe");
 }
 
 double Pbe::estimated_image_epochs(int64_t train_size) const {
@@ -76,7 +76,7 @@ DefenseResult Pbe::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
   for (int k = 0; k < options_.steps; ++k) {
     const auto start = Clock::now();
     TrainOptions t = options_.sgd.train_options(
-        options_.epochs_per_step, options_.augmentation.value_or(ctx.augmentation), mix_seed(ctx.seed, k),
+        options_.epochs_per_step, options_.augmentation.resolve(train, ctx.augmentation), mix_seed(ctx.seed, k),
         "pbe step " + std::to_string(k + 1) + "/" + std::to_string(options_.steps));
     const int64_t adversarial_batches = options_.adversarial_batches;
     t.transform = adversarial_transform(options_.pgd, derive_seed(t.seed, "pgd"),

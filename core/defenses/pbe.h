@@ -21,8 +21,8 @@ namespace pbe {
 //        is erased, so they score low).
 // Defaults are the released code's: 5% initial set, 4 steps of 10 epochs, 31 adversarial
 // batches, fractions 20/50/70%, PGD eps 6/255 step eps/5 7 steps no random start no clamping,
-// SGD lr 0.001 momentum 0.9 weight decay 5e-4 batch 128 constant, the release's augmentation
-// (pbe_release_augmentation()). Unlike that code, each epoch's order is shuffled (its "first 31
+// SGD lr 0.001 momentum 0.9 weight decay 5e-4 batch 128 constant, the release's augmentation on
+// CIFAR-like data (DefenseAugmentation). Unlike that code, each epoch's order is shuffled (its "first 31
 // batches" were always the same rows) and the loop ends cleanly.
 struct PbeOptions {
   double initial_fraction = 0.05;
@@ -32,8 +32,7 @@ struct PbeOptions {
   std::vector<double> fractions{0.2, 0.5, 0.7};  // Kept after steps 0, 1, 2 (steps - 1 values).
   PgdOptions pgd = pbe_pgd_options();
   SgdRecipe sgd = pbe_sgd_recipe();
-  // Before PGD and fine-tuning; empty = the dataset's usual training augmentation.
-  std::optional<Augmentation> augmentation = pbe_release_augmentation();
+  DefenseAugmentation augmentation;
 };
 
 class Pbe final : public Defense {

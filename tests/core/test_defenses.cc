@@ -31,6 +31,26 @@ TEST(PbeScore, TopFractionKeepsTheHighestScores) {
   EXPECT_EQ(top_fraction(scores, 1.0).numel(), 10);
 }
 
+TEST(DefenseAugmentation, AutoIsTheReleasesOnCifarLikeDataAndTheDatasetsOtherwise) {
+  using Kind = DefenseAugmentation::Kind;
+  SyntheticOptions grey, rgb;
+  rgb.channels = 3;
+  const Dataset g = make_synthetic(grey).train, c = make_synthetic(rgb).train;
+  const Augmentation usual{2, false};
+  DefenseAugmentation a;
+  EXPECT_EQ(a.resolve(g, usual).crop_padding, 2);
+  EXPECT_EQ(a.resolve(c, usual).crop_padding, 5);
+  EXPECT_DOUBLE_EQ(a.resolve(c, usual).rotation_degrees, 10);
+  a.kind = Kind::kRelease;
+  EXPECT_EQ(a.resolve(g, usual).crop_padding, 5);
+  a.kind = Kind::kDataset;
+  EXPECT_EQ(a.resolve(c, usual).crop_padding, 2);
+  a.kind = Kind::kCustom;
+  a.custom.rotation_degrees = 3;
+  EXPECT_DOUBLE_EQ(a.resolve(g, usual).rotation_degrees, 3);
+  EXPECT_EQ(a.name(), "custom");
+}
+
 TEST(PbeOptions, FractionsMustMatchSteps) {
   PbeOptions o;
   o.steps = 3;

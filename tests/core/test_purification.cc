@@ -84,7 +84,7 @@ TEST(Purification, AftWithTheReleasedPgdAndOptimiserErasesIt) {
   Dataset clean_extra = s.set.train.subset(torch::arange(100, torch::kLong));  // 5%
   DefenseContext ctx{s.poisoned.data, clean_extra, {}, group, 5, {}, {}, {}};
   AftOptions o;
-  o.augmentation.reset();  // the top comment: no augmentation on these blobs
+  o.augmentation.kind = DefenseAugmentation::Kind::kDataset;  // none here: see the top comment
   Aft(o).purify(*model, ctx);
   auto after = evaluate_backdoor(*model, s.set.test, *s.attack, group);
   EXPECT_LE(after.asr, 0.05) << "before " << s.before.asr;
@@ -111,7 +111,7 @@ TEST(Purification, PbeErasesItAndFiltersThePoisonedRows) {
     return EvalPoint{r.acc, r.asr};
   };
   PbeOptions o;
-  o.augmentation.reset();  // the top comment: no augmentation on these blobs
+  o.augmentation.kind = DefenseAugmentation::Kind::kDataset;  // none here: see the top comment
   o.pgd.eps = 12.0 / 255;
   o.pgd.step_size = o.pgd.eps / 5;
   DefenseContext ctx{s.poisoned.data, Dataset{}, {}, group, 5, evaluate, {}, judge};

@@ -157,7 +157,7 @@ TEST(SpecParser, EveryAttackParsesWithItsDefaultsRecorded) {
   }
 }
 
-TEST(SpecParser, DefenseAugmentationDefaultsToTheReleasesAndIsRecorded) {
+TEST(SpecParser, DefenseAugmentationIsAutoByDefaultAndRecorded) {
   auto recorded = [](const DefenseEntry& d, const std::string& key) {
     for (const auto& [k, v] : d.options)
       if (k == key) return v;
@@ -166,13 +166,15 @@ TEST(SpecParser, DefenseAugmentationDefaultsToTheReleasesAndIsRecorded) {
   auto with = [&](const std::string& entry) {
     return parse_spec_text(replace(kValid, "  - name: ft\n    epochs: 1\n", entry), "spec.yaml");
   };
-  EXPECT_EQ(recorded(with("  - name: pbe\n").defenses[1], "augmentation"), "release");
+  EXPECT_EQ(recorded(with("  - name: pbe\n").defenses[1], "augmentation"), "auto");
+  EXPECT_EQ(recorded(with("  - {name: pbe, augmentation: release}\n").defenses[1], "augmentation"), "release");
   EXPECT_EQ(recorded(with("  - {name: aft, augmentation: dataset}\n").defenses[1], "augmentation"), "dataset");
   auto custom = with("  - {name: aft, augmentation: {rotation_degrees: 5}}\n").defenses[1];
+  EXPECT_EQ(recorded(custom, "augmentation"), "custom");
   EXPECT_EQ(recorded(custom, "augmentation.rotation_degrees"), "5");
   EXPECT_EQ(recorded(custom, "augmentation.crop_padding"), "0");
   EXPECT_EQ(error_of(replace(kValid, "  - name: ft\n    epochs: 1\n", "  - {name: pbe, augmentation: fancy}\n")),
-            "spec.yaml:21: defenses[1].augmentation: expected release, dataset or a mapping, got 'fancy'");
+            "spec.yaml:21: defenses[1].augmentation: expected auto, release, dataset or a mapping, got 'fancy'");
   EXPECT_EQ(error_of(replace(kValid, "  - name: ft\n    epochs: 1\n",
                              "  - {name: pbe, augmentation: {crop_probability: 2}}\n")),
             "spec.yaml:21: defenses[1].augmentation: augmentation: crop_probability and rotation_probability must be in [0, 1]");
