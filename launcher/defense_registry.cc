@@ -1,5 +1,6 @@
 // The defenses a spec may name and how each one's YAML options are read.
 #include "core/defenses/aft.h"
+#include "core/defenses/fine_pruning.h"
 #include "core/defenses/fine_tuning.h"
 #include "core/defenses/pbe.h"
 #include "launcher/registry.h"
@@ -78,7 +79,7 @@ void read_augmentation(OptionReader& r, DefenseAugmentation& augmentation) {
 }
 
 const std::vector<std::string>& defense_names() {
-  static const std::vector<std::string> names{"none", "ft", "aft", "pbe"};
+  static const std::vector<std::string> names{"none", "ft", "fp", "aft", "pbe"};
   return names;
 }
 
@@ -112,6 +113,17 @@ DefenseEntry parse_defense(YamlMap& m, const std::string& name) {
     read_augmentation(r, o.augmentation);
     read_sgd(r, o.sgd);
     e.defense = checked_build(m, [&] { return std::make_shared<Pbe>(o); });
+    e.options = r.recorded();
+    return e;
+  }
+  if (name == "fp") {
+    FinePruningOptions o;
+    o.clean_fraction = r("clean_fraction", o.clean_fraction);
+    o.max_acc_drop = r("max_acc_drop", o.max_acc_drop);
+    o.max_prune_ratio = r("max_prune_ratio", o.max_prune_ratio);
+    o.epochs = r("epochs", o.epochs);
+    read_sgd(r, o.sgd);
+    e.defense = checked_build(m, [&] { return std::make_shared<FinePruning>(o); });
     e.options = r.recorded();
     return e;
   }

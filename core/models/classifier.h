@@ -14,6 +14,12 @@ class ClassifierImpl : public torch::nn::Module {
   virtual torch::Tensor features(const torch::Tensor& images) = 0;
   virtual torch::Tensor head(const torch::Tensor& features) = 0;
   torch::Tensor forward(const torch::Tensor& images) { return head(features(images)); }
+  // The last convolutional layer's activations [N, C, H, W], after its channel mask: what a
+  // pruning defense (Fine-Pruning) ranks and cuts. Undefined for a model that exposes none.
+  virtual torch::Tensor last_conv_maps(const torch::Tensor& images) { return {}; }
+  // That layer's channel mask (a float buffer [C], 1 = kept), applied in every forward: writing
+  // zeros prunes channels, and the mask travels with the model's state. Undefined if none.
+  virtual torch::Tensor last_conv_mask() { return {}; }
 };
 using Classifier = std::shared_ptr<ClassifierImpl>;
 

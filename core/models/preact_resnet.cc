@@ -39,12 +39,16 @@ PreActResNet18::PreActResNet18(const ModelOptions& o) {
   stages_ = register_module("stages", stages);
   bn_ = register_module("bn", torch::nn::BatchNorm2d(8 * w));
   out_ = register_module("out", torch::nn::Linear(8 * w, o.num_classes));
+  last_conv_mask_ = register_buffer("last_conv_mask", torch::ones({8 * w}));
+}
+
+torch::Tensor PreActResNet18::last_conv_maps(const torch::Tensor& images) {
+  auto x = stages_->forward(stem_(normalize_(images)));
+  return torch::relu(bn_(x)) * last_conv_mask_.view({1, -1, 1, 1});
 }
 
 torch::Tensor PreActResNet18::features(const torch::Tensor& images) {
-  auto x = stages_->forward(stem_(normalize_(images)));
-  x = torch::relu(bn_(x));
-  return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+  return torch::adaptive_avg_pool2d(last_conv_maps(images), {1, 1}).flatten(1);
 }
 
 torch::Tensor PreActResNet18::head(const torch::Tensor& features) { return out_(features); }

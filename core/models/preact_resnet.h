@@ -25,6 +25,9 @@ class PreActResNet18 final : public ClassifierImpl {
   explicit PreActResNet18(const ModelOptions& options);
   torch::Tensor features(const torch::Tensor& images) override;
   torch::Tensor head(const torch::Tensor& features) override;
+  // The last stage's output after the final BN and ReLU (what is pooled), masked.
+  torch::Tensor last_conv_maps(const torch::Tensor& images) override;
+  torch::Tensor last_conv_mask() override { return last_conv_mask_; }
 
  private:
   Normalize normalize_{nullptr};
@@ -32,6 +35,7 @@ class PreActResNet18 final : public ClassifierImpl {
   torch::nn::Sequential stages_{nullptr};
   torch::nn::BatchNorm2d bn_{nullptr};
   torch::nn::Linear out_{nullptr};
+  torch::Tensor last_conv_mask_;
 };
 
 }  // namespace pbe

@@ -15,6 +15,7 @@ SmallCnn::SmallCnn(const ModelOptions& o) {
   conv3_ = register_module("conv3", torch::nn::Conv2d(conv3x3(w, 2 * w)));
   conv4_ = register_module("conv4", torch::nn::Conv2d(conv3x3(2 * w, 2 * w)));
   const int64_t spatial = (o.image_size / 2) / 2;
+  last_conv_mask_ = register_buffer("last_conv_mask", torch::ones({2 * w}));
   fc_ = register_module("fc", torch::nn::Linear(2 * w * spatial * spatial, 128));
   out_ = register_module("out", torch::nn::Linear(128, o.num_classes));
   // He initialisation: with PyTorch's default (kaiming_uniform, a = sqrt(5)) the signal shrinks
@@ -31,12 +32,16 @@ SmallCnn::SmallCnn(const ModelOptions& o) {
   }
 }
 
-torch::Tensor SmallCnn::features(const torch::Tensor& images) {
+torch::Tensor SmallCnn::last_conv_maps(const torch::Tensor& images) {
   auto x = normalize_(images);
   x = torch::relu(conv2_(torch::relu(conv1_(x))));
   x = torch::max_pool2d(x, 2);
   x = torch::relu(conv4_(torch::relu(conv3_(x))));
-  x = torch::max_pool2d(x, 2);
+  return x * last_conv_mask_.view({1, -1, 1, 1});
+}
+
+torch::Tensor SmallCnn::features(const torch::Tensor& images) {
+  auto x = torch::max_pool2d(last_conv_maps(images), 2);
   return torch::relu(fc_(x.flatten(1)));
 }
 

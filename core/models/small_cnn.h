@@ -13,11 +13,14 @@ class SmallCnn final : public ClassifierImpl {
   explicit SmallCnn(const ModelOptions& options);
   torch::Tensor features(const torch::Tensor& images) override;
   torch::Tensor head(const torch::Tensor& features) override;
+  torch::Tensor last_conv_maps(const torch::Tensor& images) override;
+  torch::Tensor last_conv_mask() override { return last_conv_mask_; }
 
  private:
   Normalize normalize_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
   torch::nn::Linear fc_{nullptr}, out_{nullptr};
+  torch::Tensor last_conv_mask_;  // conv4's channels
 };
 
 }  // namespace pbe

@@ -99,8 +99,8 @@ TEST(SpecParser, WrongTypeNamesTheValue) {
 TEST(SpecParser, UnknownNames) {
   EXPECT_EQ(error_of(replace(kValid, "name: badnets", "name: badnet")),
             "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: none, badnets, blend, sig, wanet, input-aware, lc, trojannn)");
-  EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: fp")),
-            "spec.yaml:21: defenses[1].name: unknown defense 'fp' (known: none, ft, aft, pbe)");
+  EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: nad")),
+            "spec.yaml:21: defenses[1].name: unknown defense 'nad' (known: none, ft, fp, aft, pbe)");
   EXPECT_EQ(error_of(replace(kValid, "name: small-cnn", "name: vgg")),
             "spec.yaml:7: model.name: unknown model 'vgg' (known: small-cnn, preact-resnet18)");
   EXPECT_EQ(error_of(replace(kValid, "name: synthetic", "name: imagenet")),

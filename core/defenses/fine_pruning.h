@@ -1,0 +1,38 @@
+#pragma once
+#include "core/defenses/defense.h"
+
+namespace pbe {
+
+// FP, Fine-Pruning (Liu et al. 2018): rank the last convolutional layer's channels by their mean
+// activation on the clean extra set, prune them from the least active up for as long as the
+// pruned model's accuracy on that clean set stays within max_acc_drop of the unpruned model's,
+// then fine-tune. Backdoor neurons are dormant on clean data, so they go first. Pruning is a
+// channel mask inside the model (ClassifierImpl::last_conv_mask), kept through fine-tuning.
+struct FinePruningOptions {
+  double clean_fraction = 0.05;  // Clean extra set size / training set size. Default: 0.05
+  // Stop before the clean-set accuracy falls more than this below the unpruned model's. Default: 0.05
+  double max_acc_drop = 0.05;
+  double max_prune_ratio = 0.95;  // Never prune more than this share of the channels. Default: 0.95
+  int epochs = 10;                // Fine-tuning after pruning; 0 = prune only. Default: 10
+  SgdRecipe sgd;                  // Default: batch 128, lr 0.01, momentum 0.9, wd 5e-4, cosine (as FT)
+};
+
+class FinePruning final : public Defense {
+ public:
+  explicit FinePruning(const FinePruningOptions& options);  // ConfigError on bad options
+  std::string name() const override { return "fp"; }
+  double clean_fraction() const override { return options_.clean_fraction; }
+  double estimated_image_epochs(int64_t train_size) const override;
+  // steps: one row per pruning trial: pruned (channels), acc (clean extra set); `selected` stays
+  // undefined. ConfigError for a model without a last convolutional layer (a TorchScript model).
+  DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
+
+ private:
+  FinePruningOptions options_;
+};
+
+// Mean activation of each channel of the last convolutional layer over `data` (float [C]),
+// sharded over the group; identical on every rank.
+at::Tensor mean_channel_activation(ClassifierImpl& model, const Dataset& data, ProcessGroup& group);
+
+}  // namespace pbe
