@@ -10,7 +10,9 @@ namespace pbe {
 // channel mask inside the model (ClassifierImpl::last_conv_mask), kept through fine-tuning.
 struct FinePruningOptions {
   double clean_fraction = 0.05;  // Clean extra set size / training set size. Default: 0.05
-  // Stop before the clean-set accuracy falls more than this below the unpruned model's. Default: 0.05
+  // Stop before the clean-set accuracy falls more than this below the unpruned model's. Default:
+  // 0.05, provisional: to be checked against the paper's and BackdoorBench's stopping rules before
+  // FP's figures are reported (issue 5).
   double max_acc_drop = 0.05;
   double max_prune_ratio = 0.95;  // Never prune more than this share of the channels. Default: 0.95
   int epochs = 10;                // Fine-tuning after pruning; 0 = prune only. Default: 10
