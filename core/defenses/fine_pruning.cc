@@ -54,9 +54,9 @@ DefenseResult FinePruning::purify(ClassifierImpl& model, const DefenseContext& c
     return predict(model, clean.images, ctx.group).eq(clean.labels).to(torch::kDouble).mean().item<double>();
   };
   // Least active first; ties to the lower channel, so every rank prunes the same channels.
-  const auto order = std::get<1>(mean_channel_activation(model, clean, ctx.group).sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
-  const int64_t channels = mask.numel();
-  const auto limit = static_cast<int64_t>(std::floor(options_.max_prune_ratio * static_cast<double>(channels)));
+  const auto activation = mean_channel_activation(model, clean, ctx.group);
+  const auto order = std::get<1>(activation.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+  const auto limit = static_cast<int64_t>(std::floor(options_.max_prune_ratio * static_cast<double>(mask.numel())));
   const double base = accuracy();
   DefenseResult result;
   result.steps = {{"pruned", {0.0}}, {"acc", {base}}};
