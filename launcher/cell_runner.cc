@@ -60,10 +60,7 @@ MatrixRow make_row(const CellKey& key, const std::string& defense, Status status
 CellRunner::CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group,
                        ResultStore* store, ProgressReporter& progress)
     : spec_(spec), data_(data), group_(group), store_(store), progress_(progress) {
-  const int64_t n = spec.curve_test_samples, total = data.test.size();
-  curve_test_ = n > 0 && n < total
-      ? data.test.subset(std::get<0>(seeded_permutation(total, derive_seed(0, "curve")).narrow(0, 0, n).sort()))
-      : data.test;
+  curve_test_ = seeded_subset(data.test, spec.curve_test_samples, derive_seed(0, "curve"));
 }
 
 std::vector<ProbeRecord> CellRunner::run_probes(ClassifierImpl& infected, const Attack& attack, int seed) {

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <iostream>
 
-#include "core/attacks/attack.h"
 #include "core/data/dataset_source.h"
 #include "core/errors.h"
 #include "core/metrics/evaluation.h"
@@ -113,17 +112,11 @@ int purify_command(const World& world, const PurifyOptions& o) {
                clean.size() > 0 ? fmt::format(", {} clean", clean.size()) : "", o.model,
                parameter_count(*model), world.size(), threads);
 
-  NoAttack no_trigger;
-  auto accuracy = [&](ClassifierImpl& m, const Dataset& test) {
-    return test.size() > 0 ? evaluate_backdoor(m, test, no_trigger, *group).acc : NAN;
-  };
+  auto accuracy = [&](ClassifierImpl& m, const Dataset& test) { return clean_accuracy(m, test, *group); };
   // Per-epoch curve points on at most 2000 test images; before/after on all of them.
-  const int64_t curve_n = std::min<int64_t>(2000, data.test.size());
-  const Dataset curve_test =
-      data.test.subset(std::get<0>(seeded_permutation(data.test.size(), derive_seed(o.seed, "curve"))
-                                       .narrow(0, 0, curve_n).sort()));
+  const Dataset curve_test = seeded_subset(data.test, 2000, derive_seed(o.seed, "curve"));
   EvalFn evaluate;
-  if (curve_n > 0) evaluate = [&](ClassifierImpl& m) { return EvalPoint{accuracy(m, curve_test), NAN}; };
+  if (curve_test.size() > 0) evaluate = [&](ClassifierImpl& m) { return EvalPoint{accuracy(m, curve_test), NAN}; };
 
   const double acc_before = accuracy(*model, data.test);
   ProgressReporter progress(root, method->estimated_image_epochs(data.train.size()));

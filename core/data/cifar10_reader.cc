@@ -50,7 +50,8 @@ TrainTest load_cifar10(const std::string& dir, bool test_optional) {
   out.train.images = torch::cat(images);
   out.train.labels = torch::cat(labels);
   const auto test_path = (fs::path(dir) / "test_batch.bin").string();
-  out.test = test_optional && !fs::exists(test_path) ? out.train.subset(torch::empty({0}, torch::kLong)) : read_cifar10_batch(test_path);
+  out.test = test_optional && !fs::exists(test_path) ? out.train.subset(torch::empty({0}, torch::kLong))
+                                                      : read_cifar10_batch(test_path);
   return out;
 }
 

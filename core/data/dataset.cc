@@ -50,4 +50,13 @@ at::Tensor seeded_permutation(int64_t n, uint64_t seed) {
   return torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong));
 }
 
+at::Tensor seeded_sample(int64_t n, int64_t k, uint64_t seed) {
+  return std::get<0>(seeded_permutation(n, seed).narrow(0, 0, k).sort());
+}
+
+Dataset seeded_subset(const Dataset& d, int64_t k, uint64_t seed) {
+  if (k <= 0 || k >= d.size()) return d;
+  return d.subset(seeded_sample(d.size(), k, seed));
+}
+
 }  // namespace pbe

@@ -41,5 +41,9 @@ at::Tensor to_uint8(const at::Tensor& images_float);
 
 // A seeded random permutation of [0, n) (int64), the same on every rank for the same seed.
 at::Tensor seeded_permutation(int64_t n, uint64_t seed);
+// k distinct rows of [0, n) (int64, sorted): the first k of seeded_permutation(n, seed).
+at::Tensor seeded_sample(int64_t n, int64_t k, uint64_t seed);
+// The rows seeded_sample() picks from `d`; all of `d` when k <= 0 or k >= d.size().
+Dataset seeded_subset(const Dataset& d, int64_t k, uint64_t seed);
 
 }  // namespace pbe

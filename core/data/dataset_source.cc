@@ -9,11 +9,6 @@
 namespace pbe {
 namespace {
 
-Dataset take_subset(const Dataset& d, int64_t n, uint64_t seed) {
-  if (n <= 0 || n >= d.size()) return d;
-  auto idx = std::get<0>(seeded_permutation(d.size(), seed).narrow(0, 0, n).sort());
-  return d.subset(idx);
-}
 
 }  // namespace
 
@@ -69,8 +64,8 @@ TrainTest load_dataset(const DatasetOptions& o) {
   } else {
     throw ConfigError("unknown dataset '" + o.name + "'");
   }
-  data.train = take_subset(data.train, o.train_subset, o.subset_seed);
-  data.test = take_subset(data.test, o.test_subset, o.subset_seed + 1);
+  data.train = seeded_subset(data.train, o.train_subset, o.subset_seed);
+  data.test = seeded_subset(data.test, o.test_subset, o.subset_seed + 1);
   return data;
 }
 

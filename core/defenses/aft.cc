@@ -48,6 +48,10 @@ std::string DefenseAugmentation::name() const {
   return "?";
 }
 
+void DefenseAugmentation::check(const std::string& owner) const {
+  if (kind == Kind::kCustom) check_augmentation(custom, owner);
+}
+
 Aft::Aft(const AftOptions& o) : options_(o) {
   if (!(o.clean_fraction > 0 && o.clean_fraction <= 1)) throw ConfigError("aft: clean_fraction must be in (0, 1]");
   if (o.epochs < 1) throw ConfigError("aft: epochs must be positive");
@@ -55,7 +59,7 @@ Aft::Aft(const AftOptions& o) : options_(o) {
   if (o.adversarial_epochs < 0 || o.adversarial_epochs > o.epochs)
     throw ConfigError("aft: adversarial_epochs must be in [0, epochs]");
   check_pgd_options(o.pgd, "aft");
-  if (o.augmentation.kind == DefenseAugmentation::Kind::kCustom) check_augmentation(o.augmentation.custom, "aft");
+  o.augmentation.check("aft");
 }
 
 double Aft::estimated_image_epochs(int64_t train_size) const {

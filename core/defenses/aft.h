@@ -6,12 +6,6 @@
 
 namespace pbe {
 
-// AFT, the PBE paper's clean-data setting (Mu et al. 2023): fine-tune the infected model on
-// adversarial examples of a small clean set, then on the clean set itself. Defaults are the
-// released code's: 20 epochs, the first 3 on untargeted L_inf PGD examples (eps 6/255, step
-// eps/5, 7 steps, no random start, no clamping) with the images' own labels; SGD lr 0.001,
-// momentum 0.9, weight decay 5e-4, batch 128, constant learning rate; the release's augmentation
-// (crop padding 5 p 0.8, rotation +-10 degrees p 0.5, horizontal flip) before PGD on CIFAR-like data.
 // Which augmentation AFT and PBE apply before PGD and fine-tuning. The release augments CIFAR-10
 // with pbe_release_augmentation(); `auto` (the default) does that on 3-channel (CIFAR-like) data
 // and uses the dataset's usual augmentation otherwise: on Fashion-MNIST the release's 5-pixel
@@ -22,12 +16,21 @@ struct DefenseAugmentation {
   // The augmentation for `data`, whose usual one is `dataset_augmentation`.
   Augmentation resolve(const Dataset& data, const Augmentation& dataset_augmentation) const;
   std::string name() const;  // auto | release | dataset | custom
+  // ConfigError "<owner>: ..." for a custom augmentation check_augmentation() rejects.
+  void check(const std::string& owner) const;
 };
 
 // The released code's fine-tuning: SGD lr 0.001, momentum 0.9, weight decay 5e-4, batch 128,
 // constant learning rate.
 SgdRecipe pbe_sgd_recipe();
 
+// AFT, the PBE paper's clean-data setting (Mu et al. 2023): fine-tune the infected model on
+// adversarial examples of a small clean set, then on the clean set itself. Defaults are the
+// released code's: 20 epochs, the first 3 on untargeted L_inf PGD examples (eps 6/255, step
+// eps/5, 7 steps, no random start, no clamping) with the images' own labels; SGD lr 0.001,
+// momentum 0.9, weight decay 5e-4, batch 128, constant learning rate; the release's augmentation
+// (crop padding 5 p 0.8, rotation +-10 degrees p 0.5, horizontal flip) before PGD on CIFAR-like
+// data.
 struct AftOptions {
   double clean_fraction = 0.05;  // Clean extra set size / training set size. Default: 0.05
   int epochs = 20;               // Default: 20

@@ -41,7 +41,7 @@ struct DefenseContext {
 
 struct DefenseResult {
   TrainCurve curve;
-  Table steps;          // Per-step records of multi-step defenses (PBE); may be empty.
+  Table steps;          // Per-step records (PBE's steps, FP's pruning trials); may be empty.
   at::Tensor selected;  // The final training rows a data-filtering defense kept (int64); may be undefined.
 };
 

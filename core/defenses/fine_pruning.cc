@@ -25,8 +25,7 @@ double FinePruning::estimated_image_epochs(int64_t train_size) const {
 
 at::Tensor mean_channel_activation(ClassifierImpl& model, const Dataset& data, ProcessGroup& group) {
   torch::NoGradGuard no_grad;
-  const bool was_training = model.is_training();
-  model.eval();
+  FrozenModel frozen(model);
   const auto [lo, hi] = shard_range(data.size(), group.rank(), group.size());
   at::Tensor sum;  // [C] over this rank's images and positions
   int64_t positions = 0;
@@ -36,7 +35,6 @@ at::Tensor mean_channel_activation(ClassifierImpl& model, const Dataset& data, P
     sum = sum.defined() ? sum + part : part;
     positions += maps.size(0) * maps.size(2) * maps.size(3);
   }
-  model.train(was_training);
   const int64_t channels = model.last_conv_mask().numel();
   auto totals = torch::zeros({channels + 1}, torch::kDouble);
   if (sum.defined()) totals.narrow(0, 0, channels).copy_(sum);
@@ -50,9 +48,7 @@ DefenseResult FinePruning::purify(ClassifierImpl& model, const DefenseContext& c
   if (clean.size() == 0) throw ConfigError("fp: the clean extra set is empty");
   at::Tensor mask = model.last_conv_mask();
   if (!mask.defined()) throw ConfigError("fp: the model exposes no last convolutional layer to prune");
-  auto accuracy = [&] {
-    return predict(model, clean.images, ctx.group).eq(clean.labels).to(torch::kDouble).mean().item<double>();
-  };
+  auto accuracy = [&] { return clean_accuracy(model, clean, ctx.group); };
   // Least active first; ties to the lower channel, so every rank prunes the same channels.
   const auto activation = mean_channel_activation(model, clean, ctx.group);
   const auto order = std::get<1>(activation.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));

@@ -35,7 +35,7 @@ Pbe::Pbe(const PbeOptions& o) : options_(o) {
   for (double f : o.fractions)
     if (!(f > 0 && f <= 1)) throw ConfigError("pbe: fractions must be in (0, 1]");
   check_pgd_options(o.pgd, "pbe");
-  if (o.augmentation.kind == DefenseAugmentation::Kind::kCustom) check_augmentation(o.augmentation.custom, "pbe");
+  o.augmentation.check("pbe");
 }
 
 double Pbe::estimated_image_epochs(int64_t train_size) const {
@@ -60,9 +60,8 @@ DefenseResult Pbe::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
   const Dataset& train = ctx.poisoned_train;
   ProcessGroup& group = ctx.group;
   const auto infected_logits = predict_logits(model, train.images, group);
-  auto selected = std::get<0>(seeded_permutation(train.size(), derive_seed(ctx.seed, "initial"))
-                                  .narrow(0, 0, std::llround(options_.initial_fraction * train.size()))
-                                  .sort());
+  auto selected = seeded_sample(train.size(), std::llround(options_.initial_fraction * train.size()),
+                                derive_seed(ctx.seed, "initial"));
   DefenseResult result;
   Table steps{{"step", {}}, {"size", {}}, {"poisoned", {}}, {"clean_precision", {}},
               {"clean_recall", {}}, {"acc", {}}, {"asr", {}}, {"seconds", {}}};

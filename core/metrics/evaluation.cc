@@ -29,12 +29,15 @@ at::Tensor predict(ClassifierImpl& model, const at::Tensor& images_u8, ProcessGr
   return predict_logits(model, images_u8, group, transform, batch_size).argmax(1);
 }
 
+double clean_accuracy(ClassifierImpl& model, const Dataset& data, ProcessGroup& group) {
+  return predict(model, data.images, group).eq(data.labels).to(torch::kDouble).mean().item<double>();
+}
+
 BackdoorMetrics evaluate_backdoor(ClassifierImpl& model, const Dataset& test, const Attack& attack,
                                   ProcessGroup& group) {
   BackdoorMetrics m;
-  auto clean_pred = predict(model, test.images, group);
   m.acc_denominator = test.size();
-  m.acc = clean_pred.eq(test.labels).to(torch::kDouble).mean().item<double>();
+  m.acc = clean_accuracy(model, test, group);
   if (attack.is_clean()) return m;
   auto rows = attack.asr_mask(test.labels).nonzero().squeeze(1);
   m.asr_denominator = rows.numel();

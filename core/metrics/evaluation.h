@@ -23,6 +23,9 @@ at::Tensor predict(ClassifierImpl& model, const at::Tensor& images_u8, ProcessGr
                    const ImageTransform& transform = {}, int64_t batch_size = 128);
 
 
+// ACC (shared/docs/metrics.md): the share of `data` the model classifies correctly; NaN if empty.
+double clean_accuracy(ClassifierImpl& model, const Dataset& data, ProcessGroup& group);
+
 // ACC, ASR and RA as shared/docs/metrics.md defines them. For a clean model (no trigger) ASR and
 // RA are NaN.
 struct BackdoorMetrics {

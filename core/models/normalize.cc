@@ -1,5 +1,7 @@
 #include "core/models/normalize.h"
 
+#include <torch/torch.h>
+
 namespace pbe {
 
 NormalizeImpl::NormalizeImpl(const std::vector<double>& mean, const std::vector<double>& std) {

@@ -1,5 +1,8 @@
 #pragma once
-#include <torch/torch.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
 
 namespace pbe {
 

@@ -1,5 +1,7 @@
 #include "core/models/preact_resnet.h"
 
+#include <torch/torch.h>
+
 namespace pbe {
 
 PreActBlockImpl::PreActBlockImpl(int64_t in, int64_t out, int64_t stride) {

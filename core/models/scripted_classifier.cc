@@ -71,10 +71,8 @@ std::shared_ptr<ScriptedClassifierImpl> load_scripted_classifier(const std::stri
   at::Tensor logits;
   try {
     torch::NoGradGuard no_grad;
-    const bool was_training = model->is_training();
-    model->eval();
+    FrozenModel frozen(*model);
     logits = model->forward(torch::rand({2, shape.channels, shape.height, shape.width}));
-    model->train(was_training);
   } catch (const std::exception& e) {
     throw DataError(path + ": the model cannot take the data's images " + input + ": " +
                     key_line(e));

@@ -1,5 +1,7 @@
 #include "core/models/small_cnn.h"
 
+#include <torch/torch.h>
+
 namespace pbe {
 namespace {
 torch::nn::Conv2dOptions conv3x3(int64_t in, int64_t out) {

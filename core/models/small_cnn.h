@@ -1,5 +1,6 @@
 #pragma once
-#include <torch/torch.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
 
 #include "core/models/classifier.h"
 #include "core/models/normalize.h"

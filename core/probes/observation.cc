@@ -12,8 +12,30 @@ const std::vector<std::string>& dump_layer_names() {
 at::Tensor probe_rows(const Dataset& test, const Attack& attack, int64_t samples, uint64_t seed) {
   auto candidates = attack.asr_mask(test.labels).nonzero().squeeze(1);
   const int64_t n = std::min(samples, candidates.numel());
-  return std::get<0>(candidates.index_select(0, seeded_permutation(candidates.numel(), seed).narrow(0, 0, n)).sort());
+  return candidates.index_select(0, seeded_sample(candidates.numel(), n, seed));  // both sorted
 }
+
+namespace {
+
+// "<kind>/<layer>" -> the first n rows of each kind's activations at each layer, from the kinds'
+// penultimate features.
+std::vector<std::pair<std::string, at::Tensor>> dump_activations(
+    ClassifierImpl& model, const std::vector<std::pair<std::string, at::Tensor>>& features,
+    const std::vector<std::string>& layers, int64_t n) {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& [kind, f] : features) {
+    for (const auto& layer : layers) {
+      at::Tensor a;
+      if (layer == "penultimate") a = f.narrow(0, 0, n);
+      else if (layer == "logits") a = model.head(f.narrow(0, 0, n));
+      else throw std::invalid_argument("unknown dump layer '" + layer + "'");
+      out.emplace_back(kind + "/" + layer, a.contiguous());
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 double topk_jaccard(const at::Tensor& a, const at::Tensor& b, int k) {
   if (a.size(0) == 0) return 0;
@@ -38,24 +60,14 @@ Observation observe(ClassifierImpl& model, const Dataset& test, const at::Tensor
   auto clean = to_float(test.images.index_select(0, rows));
   // Features and predictions of a few thousand images at most: every rank computes them all.
   torch::NoGradGuard no_grad;
-  const bool was_training = model.is_training();
-  model.eval();
+  FrozenModel frozen(model);
   auto triggered = attack.apply_trigger(clean);
   auto f_adv = model.features(adversarial), f_trig = model.features(triggered), f_clean = model.features(clean);
   auto pred = model.head(f_adv).argmax(1);
   const int64_t dumped = std::min(o.dump_samples, out.samples);
-  for (const auto& [kind, features] :
-       {std::pair{"clean", f_clean}, {"triggered", f_trig}, {"adversarial", f_adv}}) {
-    if (dumped == 0) break;  // dumps off
-    for (const auto& layer : o.dump_layers) {
-      at::Tensor a;
-      if (layer == "penultimate") a = features.narrow(0, 0, dumped);
-      else if (layer == "logits") a = model.head(features.narrow(0, 0, dumped));
-      else throw std::invalid_argument("unknown dump layer '" + layer + "'");
-      out.activations.emplace_back(std::string(kind) + "/" + layer, a.contiguous());
-    }
-  }
-  model.train(was_training);
+  if (dumped > 0)
+    out.activations = dump_activations(model, {{"clean", f_clean}, {"triggered", f_trig}, {"adversarial", f_adv}},
+                                       o.dump_layers, dumped);
   out.confusion.index_put_({y, pred}, torch::ones_like(y), /*accumulate=*/true);
   out.target_fraction = pred.eq(attack.target_labels(y, classes)).to(torch::kDouble).mean().item<double>();
   out.clean_flip = pred.ne(y).to(torch::kDouble).mean().item<double>();

@@ -43,7 +43,7 @@ const Trained& trained() {
 
 double accuracy(ClassifierImpl& m, const Dataset& d) {
   SingleProcessGroup group;
-  return predict(m, d.images, group).eq(d.labels).to(torch::kDouble).mean().item<double>();
+  return clean_accuracy(m, d, group);
 }
 
 TEST(FinePruning, PrunesTheLeastActiveChannelsFirstAndStopsAtTheBound) {

@@ -2,7 +2,7 @@
 // TorchScript classifiers built without Python, for tests: what a user's torch.jit.script output
 // holds (a module tree with parameters, a buffer, TorchScript methods), saved in the same format.
 #include <torch/script.h>
-#include <torch/torch.h>
+#include <torch/utils.h>
 
 #include <string>
 
