@@ -1,5 +1,7 @@
 // AFT and PBE: their building blocks.
 #include <gtest/gtest.h>
+
+#include <map>
 #include <torch/torch.h>
 
 #include "core/data/synthetic.h"
@@ -80,6 +82,48 @@ TEST(AdversarialTransform, OnlyWhereAskedAndWithinEps) {
   auto adv = t(*model, x, y, 0, 1);
   EXPECT_FALSE(torch::equal(adv, x));
   EXPECT_LE((adv - x).abs().max().item<float>(), pgd.eps + 1e-6);
+}
+
+// Progress counts image passes (a PGD example of k steps is 1 + k), so AFT's and PBE's progress
+// adds up to exactly the work their estimates plan with, and a run's "done" reaches 100%.
+TEST(WorkEstimate, AftAndPbeProgressAddsUpToTheirEstimates) {
+  SyntheticOptions so;
+  so.size = 12;
+  so.train_size = 400;
+  TrainTest data = make_synthetic(so);
+  ModelOptions m;
+  m.image_size = 12;
+  m.num_classes = 4;
+  m.width = 8;
+  SingleProcessGroup group;
+  auto run = [&](const Defense& d, const Dataset& clean_extra) {
+    torch::manual_seed(0);
+    Classifier model = make_model(m);
+    std::map<std::string, int64_t> phases;  // images of each phase's last event
+    ProgressFn progress = [&](const ProgressEvent& e) { phases[e.phase] = e.images; };
+    DefenseContext ctx{data.train, clean_extra, {}, group, 1, {}, progress, {}};
+    d.purify(*model, ctx);
+    double total = 0;
+    for (const auto& [phase, images] : phases) total += static_cast<double>(images);
+    return total;
+  };
+  AftOptions a;
+  a.epochs = 3;
+  a.adversarial_epochs = 1;
+  a.pgd.steps = 2;
+  a.clean_fraction = 0.25;
+  Aft aft(a);
+  EXPECT_DOUBLE_EQ(run(aft, data.train.subset(torch::arange(100, torch::kLong))), aft.estimated_image_epochs(400));
+  PbeOptions p;
+  p.steps = 2;
+  p.fractions = {0.5};
+  p.epochs_per_step = 2;
+  p.adversarial_batches = 1;
+  p.sgd.batch_size = 64;
+  p.pgd.steps = 2;
+  p.initial_fraction = 0.25;
+  Pbe pbe(p);
+  EXPECT_DOUBLE_EQ(run(pbe, Dataset{}), pbe.estimated_image_epochs(400));
 }
 
 // The loop's mechanics on a small synthetic set. Whether it erases a backdoor is for
