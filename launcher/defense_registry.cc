@@ -1,7 +1,11 @@
 // The defenses a spec may name and how each one's YAML options are read.
 #include "core/defenses/aft.h"
+#include "core/defenses/anp.h"
 #include "core/defenses/fine_pruning.h"
 #include "core/defenses/fine_tuning.h"
+#include "core/defenses/ibau.h"
+#include "core/defenses/nad.h"
+#include "core/defenses/neural_cleanse.h"
 #include "core/defenses/pbe.h"
 #include "launcher/registry.h"
 
@@ -79,7 +83,7 @@ void read_augmentation(OptionReader& r, DefenseAugmentation& augmentation) {
 }
 
 const std::vector<std::string>& defense_names() {
-  static const std::vector<std::string> names{"none", "ft", "fp", "aft", "pbe"};
+  static const std::vector<std::string> names{"none", "ft", "fp", "nad", "anp", "ibau", "nc", "aft", "pbe"};
   return names;
 }
 
@@ -124,6 +128,70 @@ DefenseEntry parse_defense(YamlMap& m, const std::string& name) {
     o.epochs = r("epochs", o.epochs);
     read_sgd(r, o.sgd);
     e.defense = checked_build(m, [&] { return std::make_shared<FinePruning>(o); });
+    e.options = r.recorded();
+    return e;
+  }
+  if (name == "nad") {
+    NadOptions o;
+    o.clean_fraction = r("clean_fraction", o.clean_fraction);
+    o.teacher_epochs = r("teacher_epochs", o.teacher_epochs);
+    o.epochs = r("epochs", o.epochs);
+    o.betas = r("betas", o.betas);
+    o.power = r("power", o.power);
+    read_sgd(r, o.sgd);
+    e.defense = checked_build(m, [&] { return std::make_shared<Nad>(o); });
+    e.options = r.recorded();
+    return e;
+  }
+  if (name == "anp") {
+    AnpOptions o;
+    o.clean_fraction = r("clean_fraction", o.clean_fraction);
+    o.eps = r("eps", o.eps);
+    o.perturbation_steps = r("perturbation_steps", o.perturbation_steps);
+    o.alpha = r("alpha", o.alpha);
+    o.mask_lr = r("mask_lr", o.mask_lr);
+    o.iterations = r("iterations", o.iterations);
+    o.batch_size = r("batch_size", o.batch_size);
+    o.prune_by = r("prune_by", o.prune_by);
+    o.threshold = r("threshold", o.threshold);
+    o.count = r("count", o.count);
+    o.max_prune_ratio = r("max_prune_ratio", o.max_prune_ratio);
+    e.defense = checked_build(m, [&] { return std::make_shared<Anp>(o); });
+    e.options = r.recorded();
+    return e;
+  }
+  if (name == "ibau") {
+    IbauOptions o;
+    o.clean_fraction = r("clean_fraction", o.clean_fraction);
+    o.rounds = r("rounds", o.rounds);
+    o.fixed_point_iterations = r("fixed_point_iterations", o.fixed_point_iterations);
+    o.inner_lr = r("inner_lr", o.inner_lr);
+    o.perturbation_lr = r("perturbation_lr", o.perturbation_lr);
+    o.regularization = r("regularization", o.regularization);
+    o.radius = r("radius", o.radius);
+    o.patched_fraction = r("patched_fraction", o.patched_fraction);
+    o.lr = r("lr", o.lr);
+    o.batch_size = r("batch_size", o.batch_size);
+    e.defense = checked_build(m, [&] { return std::make_shared<Ibau>(o); });
+    e.options = r.recorded();
+    return e;
+  }
+  if (name == "nc") {
+    NeuralCleanseOptions o;
+    o.clean_fraction = r("clean_fraction", o.clean_fraction);
+    o.epochs = r("epochs", o.epochs);
+    o.batch_size = r("trigger_batch_size", o.batch_size);
+    o.lr = r("trigger_lr", o.lr);
+    o.init_cost = r("init_cost", o.init_cost);
+    o.attack_success_threshold = r("attack_success_threshold", o.attack_success_threshold);
+    o.patience = r("patience", o.patience);
+    o.cost_multiplier = r("cost_multiplier", o.cost_multiplier);
+    o.early_stop_patience = r("early_stop_patience", o.early_stop_patience);
+    o.anomaly_threshold = r("anomaly_threshold", o.anomaly_threshold);
+    o.unlearn_fraction = r("unlearn_fraction", o.unlearn_fraction);
+    o.unlearn_epochs = r("unlearn_epochs", o.unlearn_epochs);
+    read_sgd(r, o.sgd);
+    e.defense = checked_build(m, [&] { return std::make_shared<NeuralCleanse>(o); });
     e.options = r.recorded();
     return e;
   }

@@ -40,6 +40,10 @@ Classifier clone_model(ClassifierImpl& model, const ModelOptions& options) {
   return copy;
 }
 
+std::shared_ptr<ClassifierImpl> ClassifierImpl::replicate() {
+  throw ConfigError("model '" + name() + "' cannot be copied");
+}
+
 int64_t parameter_count(ClassifierImpl& model) {
   int64_t n = 0;
   for (const auto& p : model.parameters()) n += p.numel();

@@ -20,6 +20,16 @@ class ClassifierImpl : public torch::nn::Module {
   // That layer's channel mask (a float buffer [C], 1 = kept), applied in every forward: writing
   // zeros prunes channels, and the mask travels with the model's state. Undefined if none.
   virtual torch::Tensor last_conv_mask() { return {}; }
+  // The logits together with the feature maps of the stages a distillation defense (NAD) matches,
+  // shallow to deep, from one forward pass. `stages` is empty for a model that exposes none.
+  struct Staged {
+    torch::Tensor logits;
+    std::vector<torch::Tensor> stages;
+  };
+  virtual Staged forward_stages(const torch::Tensor& images) { return {forward(images), {}}; }
+  // A new model of the same architecture holding a copy of this one's parameters, buffers and
+  // train/eval mode (NAD's teacher). ConfigError for a model that cannot be copied.
+  virtual std::shared_ptr<ClassifierImpl> replicate();
 };
 using Classifier = std::shared_ptr<ClassifierImpl>;
 

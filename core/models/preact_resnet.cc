@@ -25,7 +25,7 @@ torch::Tensor PreActBlockImpl::forward(const torch::Tensor& x) {
   return out + skip;
 }
 
-PreActResNet18::PreActResNet18(const ModelOptions& o) {
+PreActResNet18::PreActResNet18(const ModelOptions& o) : options_(o) {
   const int64_t w = o.width > 0 ? o.width : 64;
   normalize_ = register_module("normalize", Normalize(o.mean, o.std));
   stem_ = register_module(
@@ -48,6 +48,20 @@ torch::Tensor PreActResNet18::last_conv_maps(const torch::Tensor& images) {
   auto x = stages_->forward(stem_(normalize_(images)));
   return torch::relu(bn_(x)) * last_conv_mask_.view({1, -1, 1, 1});
 }
+
+PreActResNet18::Staged PreActResNet18::forward_stages(const torch::Tensor& images) {
+  Staged s;
+  auto x = stem_(normalize_(images));
+  for (size_t i = 0; i < stages_->size(); ++i) {
+    x = stages_->ptr(i)->as<PreActBlockImpl>()->forward(x);
+    if (i >= 2 && i % 2 == 1) s.stages.push_back(x);  // the end of stages 2, 3 and 4
+  }
+  auto maps = torch::relu(bn_(x)) * last_conv_mask_.view({1, -1, 1, 1});
+  s.logits = head(torch::adaptive_avg_pool2d(maps, {1, 1}).flatten(1));
+  return s;
+}
+
+std::shared_ptr<ClassifierImpl> PreActResNet18::replicate() { return clone_model(*this, options_); }
 
 torch::Tensor PreActResNet18::features(const torch::Tensor& images) {
   return torch::adaptive_avg_pool2d(last_conv_maps(images), {1, 1}).flatten(1);

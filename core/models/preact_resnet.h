@@ -32,8 +32,12 @@ class PreActResNet18 final : public ClassifierImpl {
   // The last stage's output after the final BN and ReLU (what is pooled), masked.
   torch::Tensor last_conv_maps(const torch::Tensor& images) override;
   torch::Tensor last_conv_mask() override { return last_conv_mask_; }
+  // Stages: the outputs of stages 2, 3 and 4 (NAD's layer2-4), before the final BN.
+  Staged forward_stages(const torch::Tensor& images) override;
+  std::shared_ptr<ClassifierImpl> replicate() override;
 
  private:
+  ModelOptions options_;
   Normalize normalize_{nullptr};
   torch::nn::Conv2d stem_{nullptr};
   torch::nn::Sequential stages_{nullptr};

@@ -48,6 +48,12 @@ void ScriptedClassifierImpl::train(bool on) {
   module_.train(on);
 }
 
+std::shared_ptr<ClassifierImpl> ScriptedClassifierImpl::replicate() {
+  auto copy = std::make_shared<ScriptedClassifierImpl>(module_.clone());
+  copy->train(is_training());
+  return copy;
+}
+
 void ScriptedClassifierImpl::save(const std::string& path) { module_.save(path); }
 
 std::shared_ptr<ScriptedClassifierImpl> load_scripted_classifier(const std::string& path,

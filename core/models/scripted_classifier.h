@@ -22,6 +22,7 @@ class ScriptedClassifierImpl final : public ClassifierImpl {
   torch::Tensor features(const torch::Tensor& images) override;
   torch::Tensor head(const torch::Tensor& features) override;
   void train(bool on = true) override;
+  std::shared_ptr<ClassifierImpl> replicate() override;
   bool has_feature_methods() const { return has_feature_methods_; }
   // Writes the module (with the current weights) as TorchScript, loadable by torch.jit.load.
   void save(const std::string& path);

@@ -9,7 +9,7 @@ torch::nn::Conv2dOptions conv3x3(int64_t in, int64_t out) {
 }
 }  // namespace
 
-SmallCnn::SmallCnn(const ModelOptions& o) {
+SmallCnn::SmallCnn(const ModelOptions& o) : options_(o) {
   const int64_t w = o.width > 0 ? o.width : 32;
   normalize_ = register_module("normalize", Normalize(o.mean, o.std));
   conv1_ = register_module("conv1", torch::nn::Conv2d(conv3x3(o.in_channels, w)));
@@ -34,18 +34,26 @@ SmallCnn::SmallCnn(const ModelOptions& o) {
   }
 }
 
+SmallCnn::Staged SmallCnn::forward_stages(const torch::Tensor& images) {
+  Staged s;
+  s.stages.push_back(torch::relu(conv2_(torch::relu(conv1_(normalize_(images))))));
+  s.stages.push_back(torch::relu(conv3_(torch::max_pool2d(s.stages.back(), 2))));
+  s.stages.push_back(torch::relu(conv4_(s.stages.back())) * last_conv_mask_.view({1, -1, 1, 1}));
+  s.logits = head(torch::relu(fc_(torch::max_pool2d(s.stages.back(), 2).flatten(1))));
+  return s;
+}
+
 torch::Tensor SmallCnn::last_conv_maps(const torch::Tensor& images) {
-  auto x = normalize_(images);
-  x = torch::relu(conv2_(torch::relu(conv1_(x))));
-  x = torch::max_pool2d(x, 2);
-  x = torch::relu(conv4_(torch::relu(conv3_(x))));
-  return x * last_conv_mask_.view({1, -1, 1, 1});
+  auto x = torch::max_pool2d(torch::relu(conv2_(torch::relu(conv1_(normalize_(images))))), 2);
+  return torch::relu(conv4_(torch::relu(conv3_(x)))) * last_conv_mask_.view({1, -1, 1, 1});
 }
 
 torch::Tensor SmallCnn::features(const torch::Tensor& images) {
   auto x = torch::max_pool2d(last_conv_maps(images), 2);
   return torch::relu(fc_(x.flatten(1)));
 }
+
+std::shared_ptr<ClassifierImpl> SmallCnn::replicate() { return clone_model(*this, options_); }
 
 torch::Tensor SmallCnn::head(const torch::Tensor& features) { return out_(features); }
 

@@ -16,8 +16,12 @@ class SmallCnn final : public ClassifierImpl {
   torch::Tensor head(const torch::Tensor& features) override;
   torch::Tensor last_conv_maps(const torch::Tensor& images) override;
   torch::Tensor last_conv_mask() override { return last_conv_mask_; }
+  // Stages: the first block's output (after conv2), conv3's and conv4's (the last conv maps).
+  Staged forward_stages(const torch::Tensor& images) override;
+  std::shared_ptr<ClassifierImpl> replicate() override;
 
  private:
+  ModelOptions options_;
   Normalize normalize_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};
   torch::nn::Linear fc_{nullptr}, out_{nullptr};

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <tuple>
 
 #include "core/errors.h"
 #include "core/training/batches.h"
@@ -80,13 +81,18 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
       optimizer.zero_grad();
       if (!batch.empty()) {
         auto x = o.transform ? o.transform(model, batch.x, batch.y, epoch, b) : batch.x;
-        auto logits = model.forward(x);
+        at::Tensor logits, extra;
+        if (o.forward) std::tie(logits, extra) = o.forward(model, x);
+        else logits = model.forward(x);
         auto loss_sum = torch::nn::functional::cross_entropy(
             logits, batch.y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-        (loss_sum / static_cast<double>(batch.global)).backward();
+        const double local = static_cast<double>(batch.hi - batch.lo);
+        auto loss = loss_sum / static_cast<double>(batch.global);
+        if (extra.defined()) loss = loss + extra * (local / static_cast<double>(batch.global));
+        loss.backward();
         stats[0] += loss_sum.item<double>();
         stats[1] += logits.argmax(1).eq(batch.y).sum().item<double>();
-        stats[2] += static_cast<double>(batch.hi - batch.lo);
+        stats[2] += local;
       }
       allreduce_gradients(model, group);
       optimizer.step();

@@ -1,6 +1,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/data/augmentation.h"
@@ -27,6 +28,11 @@ struct BatchTransform {
   }
 };
 
+// Replaces the trainer's forward pass: (model, images) -> {logits, extra loss}. The extra loss is
+// added to the batch's mean cross-entropy; it is a mean over this rank's images (the trainer
+// weighs it by the rank's share of the global batch) or undefined for none. NAD's distillation.
+using ForwardFn = std::function<std::pair<at::Tensor, at::Tensor>(ClassifierImpl&, const at::Tensor&)>;
+
 // SGD training recipe. Defaults follow BackdoorBench's small-model recipes.
 struct TrainOptions {
   int epochs = 10;
@@ -42,6 +48,7 @@ struct TrainOptions {
   int eval_every = 1;           // Evaluate (the curve's acc/asr) every this many epochs; 0 = never.
   std::string phase = "train";  // Name shown in progress.
   BatchTransform transform;     // Optional; applied after augmentation.
+  ForwardFn forward;            // Optional; model.forward and no extra loss when empty.
 };
 
 // The SGD knobs a fine-tuning defense exposes (FT, AFT, PBE).

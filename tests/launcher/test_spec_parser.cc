@@ -99,8 +99,8 @@ TEST(SpecParser, WrongTypeNamesTheValue) {
 TEST(SpecParser, UnknownNames) {
   EXPECT_EQ(error_of(replace(kValid, "name: badnets", "name: badnet")),
             "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: none, badnets, blend, sig, wanet, input-aware, lc, trojannn)");
-  EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: nad")),
-            "spec.yaml:21: defenses[1].name: unknown defense 'nad' (known: none, ft, fp, aft, pbe)");
+  EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: mcr")),
+            "spec.yaml:21: defenses[1].name: unknown defense 'mcr' (known: none, ft, fp, nad, anp, ibau, nc, aft, pbe)");
   EXPECT_EQ(error_of(replace(kValid, "name: small-cnn", "name: vgg")),
             "spec.yaml:7: model.name: unknown model 'vgg' (known: small-cnn, preact-resnet18)");
   EXPECT_EQ(error_of(replace(kValid, "name: synthetic", "name: imagenet")),
@@ -155,6 +155,34 @@ TEST(SpecParser, EveryAttackParsesWithItsDefaultsRecorded) {
     };
     EXPECT_TRUE(has("poison_rate") && has("target") && has("mode")) << name;
   }
+}
+
+// Every baseline defense parses with its options recorded, and its own checks reach the spec with
+// the entry named.
+TEST(SpecParser, BaselineDefensesParseAndCheckTheirOptions) {
+  auto with = [&](const std::string& entry) {
+    return parse_spec_text(replace(kValid, "  - name: ft\n    epochs: 1\n", entry), "spec.yaml");
+  };
+  auto defense = [&](const std::string& entry) {
+    return error_of(replace(kValid, "  - name: ft\n    epochs: 1\n", entry));
+  };
+  const std::vector<std::pair<std::string, std::string>> keys{
+      {"fp", "max_acc_drop"}, {"nad", "betas"}, {"anp", "threshold"}, {"ibau", "fixed_point_iterations"}, {"nc", "init_cost"}};
+  for (const auto& [name, key] : keys) {
+    auto d = with("  - name: " + name + "\n").defenses[1];
+    EXPECT_EQ(d.defense->name(), name);
+    EXPECT_TRUE(std::any_of(d.options.begin(), d.options.end(), [&](const auto& kv) { return kv.first == key; }))
+        << name << " records " << key;
+  }
+  auto nad = with("  - {name: nad, betas: [1, 2, 3]}\n").defenses[1];
+  EXPECT_TRUE(std::any_of(nad.options.begin(), nad.options.end(),
+                          [](const auto& kv) { return kv.first == "betas" && kv.second == "[1, 2, 3]"; }));
+  EXPECT_EQ(defense("  - {name: anp, prune_by: largest}\n"),
+            "spec.yaml:21: defenses[1]: anp: prune_by must be threshold or count, got 'largest'");
+  EXPECT_EQ(defense("  - {name: nad, betas: []}\n"), "spec.yaml:21: defenses[1]: nad: betas must name at least one stage");
+  EXPECT_EQ(defense("  - {name: ibau, patched_fraction: 2}\n"),
+            "spec.yaml:21: defenses[1]: ibau: patched_fraction must be in [0, 1]");
+  EXPECT_EQ(defense("  - {name: nc, anomaly_treshold: 2}\n"), "spec.yaml:21: defenses[1].anomaly_treshold: unknown key");
 }
 
 TEST(SpecParser, DefenseAugmentationIsAutoByDefaultAndRecorded) {
