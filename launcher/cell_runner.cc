@@ -228,6 +228,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
                       {"clean_extra_size", static_cast<double>(n_clean)}};
       drec.curve = to_columns(result.curve);
       drec.steps = result.steps;
+      drec.neurons = result.neurons;
       if (result.selected.defined()) {
         auto kept = torch::zeros({train.size()}, torch::kByte);
         kept.index_fill_(0, result.selected, 1);

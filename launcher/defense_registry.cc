@@ -156,6 +156,7 @@ DefenseEntry parse_defense(YamlMap& m, const std::string& name) {
     o.threshold = r("threshold", o.threshold);
     o.count = r("count", o.count);
     o.max_prune_ratio = r("max_prune_ratio", o.max_prune_ratio);
+    o.sweep_step = r("sweep_step", o.sweep_step);
     e.defense = checked_build(m, [&] { return std::make_shared<Anp>(o); });
     e.options = r.recorded();
     return e;

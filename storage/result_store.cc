@@ -132,6 +132,10 @@ void ResultStore::write_defense(const CellKey& cell, const std::string& defense,
     h5::Handle steps = h5::open_or_create_group(g, "steps", ctx);
     for (const auto& [k, v] : r.steps) h5::write_dataset(steps, k, v, ctx);
   }
+  if (!r.neurons.empty()) {
+    h5::Handle neurons = h5::open_or_create_group(g, "neurons", ctx);
+    for (const auto& [k, v] : r.neurons) h5::write_dataset(neurons, k, v, ctx);
+  }
   if (!r.selected.empty()) h5::write_dataset(g, "selected", r.selected, ctx);
   flush();
 }

@@ -152,6 +152,7 @@ Anp::Anp(const AnpOptions& o) : options_(o) {
   if (!(o.threshold >= 0 && o.threshold <= 1)) throw ConfigError("anp: threshold must be in [0, 1]");
   if (o.count < 0) throw ConfigError("anp: count must be >= 0");
   if (!(o.max_prune_ratio >= 0 && o.max_prune_ratio < 1)) throw ConfigError("anp: max_prune_ratio must be in [0, 1)");
+  if (!(o.sweep_step >= 0 && o.sweep_step < 1)) throw ConfigError("anp: sweep_step must be in [0, 1)");
 }
 
 double Anp::estimated_image_epochs(int64_t) const {
@@ -185,21 +186,46 @@ DefenseResult Anp::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
     }
     masks = state.masks().clone();
   }  // the model's weights are back
+  const auto layers = neuron_layers(model);
+  // Zeroes the weights of `neurons` (flat indices); the weight only, as ANP prunes.
+  auto prune = [&](const at::Tensor& neurons) {
+    torch::NoGradGuard no_grad;
+    for (int64_t i = 0; i < neurons.numel(); ++i) {
+      int64_t flat = neurons[i].item<int64_t>();
+      size_t l = 0;
+      while (flat >= layer_sizes[l]) flat -= layer_sizes[l++];
+      layers[l].weight[flat].zero_();
+    }
+  };
+  DefenseResult result;
+  const auto order = std::get<1>(masks.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+  if (options_.sweep_step > 0 && ctx.evaluate) {
+    std::vector<at::Tensor> originals;
+    for (const auto& l : layers) originals.push_back(l.weight.detach().clone());
+    result.steps = {{"pruned", {}}, {"largest_mask", {}}, {"acc", {}}, {"asr", {}}};
+    const auto n = static_cast<double>(masks.numel());
+    for (int j = 1; j * options_.sweep_step <= options_.max_prune_ratio + 1e-9; ++j) {
+      const auto count = static_cast<int64_t>(std::floor(j * options_.sweep_step * n));
+      if (count == 0) continue;
+      prune(order.narrow(0, 0, count));
+      const EvalPoint e = ctx.evaluate(model);
+      const std::vector<double> values{static_cast<double>(count), masks[order[count - 1]].item<double>(), e.acc, e.asr};
+      for (size_t i = 0; i < values.size(); ++i) result.steps[i].second.push_back(values[i]);
+      torch::NoGradGuard no_grad;
+      for (size_t l = 0; l < layers.size(); ++l) layers[l].weight.copy_(originals[l]);
+    }
+  }
   const auto pruned = neurons_to_prune(masks, options_);
+  prune(pruned);
   auto is_pruned = torch::zeros({masks.numel()});
   if (pruned.numel() > 0) is_pruned.index_fill_(0, pruned, 1.0);
-  DefenseResult result;
-  result.steps = {{"layer", {}}, {"channel", {}}, {"mask", {}}, {"pruned", {}}};
-  const auto layers = neuron_layers(model);
-  torch::NoGradGuard no_grad;
+  result.neurons = {{"layer", {}}, {"channel", {}}, {"mask", {}}, {"pruned", {}}};
   int64_t at = 0;
   for (size_t l = 0; l < layers.size(); ++l) {
     for (int64_t c = 0; c < layer_sizes[l]; ++c, ++at) {
-      const bool cut = is_pruned[at].item<float>() > 0;
-      if (cut) layers[l].weight[c].zero_();  // the weight only, as ANP prunes
       const std::vector<double> values{static_cast<double>(l), static_cast<double>(c), masks[at].item<double>(),
-                                       cut ? 1.0 : 0.0};
-      for (size_t i = 0; i < values.size(); ++i) result.steps[i].second.push_back(values[i]);
+                                       static_cast<double>(is_pruned[at].item<float>())};
+      for (size_t i = 0; i < values.size(); ++i) result.neurons[i].second.push_back(values[i]);
     }
   }
   return result;

@@ -33,6 +33,10 @@ struct AnpOptions {
   double threshold = 0.2;              // prune_by threshold: masks below it are pruned.
   int64_t count = 0;                   // prune_by count: the `count` smallest masks are pruned.
   double max_prune_ratio = 0.9;        // Never prune more than this share of the neurons.
+  // For the record only: the evaluator's ACC/ASR after pruning each multiple of this share of the
+  // neurons (smallest masks first) up to max_prune_ratio; 0 = none. The pruning itself never
+  // looks at it (BackdoorBench picks its threshold from this curve on the test set).
+  double sweep_step = 0;
 };
 
 // A layer whose output channels are ANP's neurons: its weight and bias (dim 0 = channel).
@@ -84,7 +88,8 @@ class Anp final : public Defense {
   std::string name() const override { return "anp"; }
   double clean_fraction() const override { return options_.clean_fraction; }
   double estimated_image_epochs(int64_t train_size) const override;
-  // steps: one row per neuron: layer (index into neuron_layers), channel, mask, pruned (0/1).
+  // neurons: one row per neuron: layer (index into neuron_layers), channel, mask, pruned (0/1).
+  // steps: the sweep (sweep_step > 0 and an evaluator): pruned, largest_mask (of the pruned), acc, asr.
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
 
  private:

@@ -63,7 +63,7 @@ DefenseResult FinePruning::purify(ClassifierImpl& model, const DefenseContext& c
     const double acc = accuracy();
     result.steps[0].second.push_back(static_cast<double>(pruned + 1));
     result.steps[1].second.push_back(acc);
-    if (acc < base - options_.max_acc_drop) {
+    if (acc < (1 - options_.max_acc_drop) * base) {
       mask[channel] = 1.0f;  // one too many: keep the last model within the bound
       break;
     }

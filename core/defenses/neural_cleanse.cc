@@ -46,7 +46,8 @@ NeuralCleanse::NeuralCleanse(const NeuralCleanseOptions& o) : options_(o) {
 }
 
 double NeuralCleanse::estimated_image_epochs(int64_t train_size) const {
-  // Upper bound: every class runs all its epochs (early stopping ends sooner).
+  // Upper bound: every class runs all its epochs (early stopping ends sooner). The estimate gets
+  // no class count: it assumes 10 (Fashion-MNIST, CIFAR-10).
   const double n = std::round(options_.clean_fraction * static_cast<double>(train_size));
   return n * (10.0 * options_.epochs + options_.unlearn_epochs);
 }
@@ -154,15 +155,16 @@ DefenseResult NeuralCleanse::purify(ClassifierImpl& model, const DefenseContext&
   const int64_t chw = shape.channels * hw;
   // Row k: class k's mask, pattern, norm, attack success and epochs, filled by the rank that owns k.
   auto found = torch::zeros({classes, hw + chw + 3}, torch::kFloat);
-  int64_t images_before = 0;
   for (int64_t k = group.rank(); k < classes; k += group.size()) {
+    // Progress from this rank's classes; the others run beside it (counted as the same work).
+    int epoch = 0;
     auto on_epoch = [&](int64_t images) {
       if (ctx.progress)
-        ctx.progress({"nc trigger " + std::to_string(k + 1) + "/" + std::to_string(classes), 0, 1, 0, 0,
-                      (images_before + images) * group.size()});
+        ctx.progress({"nc trigger " + std::to_string(k + 1) + "/" + std::to_string(classes), epoch, options_.epochs,
+                      1, 1, images * group.size()});
+      ++epoch;
     };
     const ReversedTrigger t = reverse_trigger(model, clean, k, options_, mix_seed(ctx.seed, k), on_epoch);
-    images_before += t.epochs * clean.size();
     auto row = found[k];
     row.narrow(0, 0, hw).copy_(t.mask.flatten());
     row.narrow(0, hw, chw).copy_(t.pattern.flatten());

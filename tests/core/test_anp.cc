@@ -151,15 +151,30 @@ TEST(Anp, ZeroesTheWeightsOfThePrunedNeuronsOnly) {
   o.batch_size = 32;
   o.prune_by = "count";
   o.count = 5;
-  DefenseContext ctx{s.data.train, s.data.train, {}, group, 2, {}, {}, {}};
+  o.sweep_step = 0.25;
+  std::vector<int64_t> zeroed;  // weights zeroed at each evaluation of the sweep
+  EvalFn evaluate = [&](ClassifierImpl& m) {
+    int64_t n = 0;
+    for (const auto& l : neuron_layers(m))
+      for (int64_t c = 0; c < l.weight.size(0); ++c) n += l.weight[c].abs().max().item<float>() == 0.0f;
+    zeroed.push_back(n);
+    return EvalPoint{0.5, 0.25};
+  };
+  DefenseContext ctx{s.data.train, s.data.train, {}, group, 2, evaluate, {}, {}};
   DefenseResult r = Anp(o).purify(*s.model, ctx);
+  // The sweep (records only): 25%, 50% and 75% of the 24 neurons pruned in turn, each from the
+  // unpruned model; 100% is beyond max_prune_ratio.
   ASSERT_EQ(r.steps.size(), 4u);
+  EXPECT_EQ(r.steps[0].second, (std::vector<double>{6, 12, 18}));
+  EXPECT_EQ(zeroed, (std::vector<int64_t>{6, 12, 18}));
+  EXPECT_EQ(r.steps[3].second, (std::vector<double>{0.25, 0.25, 0.25}));
+  ASSERT_EQ(r.neurons.size(), 4u);
   const auto layers = neuron_layers(*s.model), before = neuron_layers(*original);
   int pruned = 0;
-  for (size_t i = 0; i < r.steps[0].second.size(); ++i) {
-    const auto l = static_cast<size_t>(r.steps[0].second[i]);
-    const auto c = static_cast<int64_t>(r.steps[1].second[i]);
-    if (r.steps[3].second[i] > 0) {
+  for (size_t i = 0; i < r.neurons[0].second.size(); ++i) {
+    const auto l = static_cast<size_t>(r.neurons[0].second[i]);
+    const auto c = static_cast<int64_t>(r.neurons[1].second[i]);
+    if (r.neurons[3].second[i] > 0) {
       ++pruned;
       EXPECT_EQ(layers[l].weight[c].abs().max().item<float>(), 0.0f);
       EXPECT_TRUE(torch::equal(layers[l].bias[c], before[l].bias[c])) << "the bias is kept";

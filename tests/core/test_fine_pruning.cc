@@ -67,12 +67,12 @@ TEST(FinePruning, PrunesTheLeastActiveChannelsFirstAndStopsAtTheBound) {
     // Within the bound; and one more channel would have broken it (unless the ratio cap stopped it).
     const double base = r.steps[1].second.front();
     EXPECT_DOUBLE_EQ(base, accuracy(*t.model, t.data.test));
-    EXPECT_GE(accuracy(*model, t.data.test), base - bound);
+    EXPECT_GE(accuracy(*model, t.data.test), (1 - bound) * base);
     const int64_t cap = static_cast<int64_t>(std::floor(0.95 * static_cast<double>(mask.numel())));
     if (pruned < cap) {
       torch::NoGradGuard no_grad;
       mask[order[pruned].item<int64_t>()] = 0.0f;
-      EXPECT_LT(accuracy(*model, t.data.test), base - bound);
+      EXPECT_LT(accuracy(*model, t.data.test), (1 - bound) * base);
     }
     // The trials are recorded: the unpruned model, then one row per channel tried.
     EXPECT_EQ(r.steps[0].first, "pruned");

@@ -102,12 +102,14 @@ class BaselineDistributed : public ::testing::Test {
     SingleProcessGroup single;
     auto [spread_model, spread] = run(*group);
     auto [alone_model, alone] = run(single);
-    ASSERT_EQ(spread.steps.size(), alone.steps.size());
-    for (size_t c = 0; c < spread.steps.size(); ++c) {
-      ASSERT_EQ(spread.steps[c].second.size(), alone.steps[c].second.size()) << spread.steps[c].first;
-      for (size_t i = 0; i < spread.steps[c].second.size(); ++i)
-        EXPECT_NEAR(spread.steps[c].second[i], alone.steps[c].second[i], 1e-3 * (1 + std::abs(alone.steps[c].second[i])))
-            << defense.name() << " " << spread.steps[c].first << " row " << i;
+    for (const auto& [x, y] : {std::make_pair(&spread.steps, &alone.steps), std::make_pair(&spread.neurons, &alone.neurons)}) {
+      ASSERT_EQ(x->size(), y->size());
+      for (size_t c = 0; c < x->size(); ++c) {
+        const auto &a = (*x)[c].second, &b = (*y)[c].second;
+        ASSERT_EQ(a.size(), b.size()) << (*x)[c].first;
+        for (size_t i = 0; i < a.size(); ++i)
+          EXPECT_NEAR(a[i], b[i], 1e-3 * (1 + std::abs(b[i]))) << defense.name() << " " << (*x)[c].first << " row " << i;
+      }
     }
     auto a = spread_model->parameters(), b = alone_model->parameters();
     double moved = 0;
