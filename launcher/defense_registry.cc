@@ -4,6 +4,7 @@
 #include "core/defenses/fine_pruning.h"
 #include "core/defenses/fine_tuning.h"
 #include "core/defenses/ibau.h"
+#include "core/defenses/mcr.h"
 #include "core/defenses/nad.h"
 #include "core/defenses/neural_cleanse.h"
 #include "core/defenses/pbe.h"
@@ -83,7 +84,7 @@ void read_augmentation(OptionReader& r, DefenseAugmentation& augmentation) {
 }
 
 const std::vector<std::string>& defense_names() {
-  static const std::vector<std::string> names{"none", "ft", "fp", "nad", "anp", "ibau", "nc", "aft", "pbe"};
+  static const std::vector<std::string> names{"none", "ft", "fp", "nad", "anp", "ibau", "nc", "mcr", "aft", "pbe"};
   return names;
 }
 
@@ -174,6 +175,18 @@ DefenseEntry parse_defense(YamlMap& m, const std::string& name) {
     o.lr = r("lr", o.lr);
     o.batch_size = r("batch_size", o.batch_size);
     e.defense = checked_build(m, [&] { return std::make_shared<Ibau>(o); });
+    e.options = r.recorded();
+    return e;
+  }
+  if (name == "mcr") {
+    McrOptions o;
+    o.clean_fraction = r("clean_fraction", o.clean_fraction);
+    o.endpoint_epochs = r("endpoint_epochs", o.endpoint_epochs);
+    o.curve_epochs = r("curve_epochs", o.curve_epochs);
+    o.t = r("t", o.t);
+    o.sweep_step = r("sweep_step", o.sweep_step);
+    read_sgd(r, o.sgd);
+    e.defense = checked_build(m, [&] { return std::make_shared<Mcr>(o); });
     e.options = r.recorded();
     return e;
   }

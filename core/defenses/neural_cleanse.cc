@@ -1,5 +1,6 @@
 #include "core/defenses/neural_cleanse.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <cmath>

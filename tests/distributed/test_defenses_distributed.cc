@@ -6,6 +6,7 @@
 #include "core/data/synthetic.h"
 #include "core/defenses/anp.h"
 #include "core/defenses/ibau.h"
+#include "core/defenses/mcr.h"
 #include "core/defenses/nad.h"
 #include "core/defenses/neural_cleanse.h"
 #include "core/defenses/pbe.h"
@@ -153,6 +154,14 @@ TEST_F(BaselineDistributed, NeuralCleanse) {
   o.unlearn_epochs = 2;
   o.sgd.batch_size = 32;
   expect_rank_count_independent(NeuralCleanse(o));
+}
+
+TEST_F(BaselineDistributed, Mcr) {
+  McrOptions o;
+  o.endpoint_epochs = 2;
+  o.curve_epochs = 2;
+  o.sgd.batch_size = 32;
+  expect_rank_count_independent(Mcr(o));
 }
 
 }  // namespace

@@ -99,8 +99,8 @@ TEST(SpecParser, WrongTypeNamesTheValue) {
 TEST(SpecParser, UnknownNames) {
   EXPECT_EQ(error_of(replace(kValid, "name: badnets", "name: badnet")),
             "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: none, badnets, blend, sig, wanet, input-aware, lc, trojannn)");
-  EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: mcr")),
-            "spec.yaml:21: defenses[1].name: unknown defense 'mcr' (known: none, ft, fp, nad, anp, ibau, nc, aft, pbe)");
+  EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: abl")),
+            "spec.yaml:21: defenses[1].name: unknown defense 'abl' (known: none, ft, fp, nad, anp, ibau, nc, mcr, aft, pbe)");
   EXPECT_EQ(error_of(replace(kValid, "name: small-cnn", "name: vgg")),
             "spec.yaml:7: model.name: unknown model 'vgg' (known: small-cnn, preact-resnet18)");
   EXPECT_EQ(error_of(replace(kValid, "name: synthetic", "name: imagenet")),
@@ -167,7 +167,8 @@ TEST(SpecParser, BaselineDefensesParseAndCheckTheirOptions) {
     return error_of(replace(kValid, "  - name: ft\n    epochs: 1\n", entry));
   };
   const std::vector<std::pair<std::string, std::string>> keys{
-      {"fp", "max_acc_drop"}, {"nad", "betas"}, {"anp", "threshold"}, {"ibau", "fixed_point_iterations"}, {"nc", "init_cost"}};
+      {"fp", "max_acc_drop"}, {"nad", "betas"}, {"anp", "threshold"}, {"ibau", "fixed_point_iterations"}, {"nc", "init_cost"},
+      {"mcr", "t"}};
   for (const auto& [name, key] : keys) {
     auto d = with("  - name: " + name + "\n").defenses[1];
     EXPECT_EQ(d.defense->name(), name);

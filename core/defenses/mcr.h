@@ -1,0 +1,43 @@
+#pragma once
+#include <array>
+
+#include "core/defenses/defense.h"
+
+namespace pbe {
+
+// MCR, Mode Connectivity Repair (Zhao et al. 2020). The endpoints are the infected model (t = 0)
+// and a copy fine-tuned on the clean extra set (t = 1, FT's recipe for endpoint_epochs); a
+// quadratic Bezier curve w(t) = (1-t)^2 w0 + 2t(1-t) theta + t^2 w1 joins them, its bend theta
+// (from the midpoint) trained on the clean set with t drawn uniformly per batch, so that the
+// whole path has low loss. The repaired model is w(t) at t = `t` (backdoors fade away from the
+// infected end before the clean loss rises); batch-norm statistics are re-estimated there on the
+// clean set. Defaults: the release's curve (one bend, 100 epochs, SGD lr 0.01, momentum 0.9),
+// BackdoorBench's t = 0.3 (its v1; the release only sweeps t) and FT's endpoint.
+struct McrOptions {
+  double clean_fraction = 0.05;  // Clean extra set size / training set size.
+  int endpoint_epochs = 10;      // Fine-tuning of the t = 1 endpoint (FT's recipe).
+  int curve_epochs = 100;
+  double t = 0.3;
+  // For the record only: the evaluator's ACC/ASR at t = 0, sweep_step, 2 sweep_step, ..., 1;
+  // 0 = none. The repair never looks at it.
+  double sweep_step = 0;
+  SgdRecipe sgd;                 // Endpoint fine-tuning and curve training.
+};
+
+class Mcr final : public Defense {
+ public:
+  explicit Mcr(const McrOptions& options);  // ConfigError on bad options
+  std::string name() const override { return "mcr"; }
+  double clean_fraction() const override { return options_.clean_fraction; }
+  double estimated_image_epochs(int64_t train_size) const override;
+  // curve: the bend's training; steps: the sweep (sweep_step > 0 and an evaluator): t, acc, asr.
+  DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
+
+ private:
+  McrOptions options_;
+};
+
+// The three Bernstein weights of a quadratic Bezier curve at t: (1-t)^2, 2t(1-t), t^2.
+std::array<double, 3> bezier_weights(double t);
+
+}  // namespace pbe
