@@ -9,6 +9,7 @@
 #include "core/attacks/patch.h"
 #include "core/errors.h"
 #include "core/random.h"
+#include "core/training/data_parallel.h"
 
 namespace pbe {
 namespace {
@@ -151,6 +152,7 @@ DefenseResult NeuralCleanse::purify(ClassifierImpl& model, const DefenseContext&
   const Dataset& clean = ctx.clean_extra;
   if (clean.size() == 0) throw ConfigError("nc: the clean extra set is empty");
   ProcessGroup& group = ctx.group;
+  broadcast_model(model, group);  // each rank reverses its classes on the same model
   const auto shape = clean.shape();
   const int64_t classes = shape.num_classes, hw = shape.height * shape.width;
   const int64_t chw = shape.channels * hw;
