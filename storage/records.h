@@ -74,7 +74,7 @@ struct DefenseRecord {
   NamedStrings options;
   NamedValues metrics;  // acc, asr, ra, der, rir, *_denominator
   Columns curve;
-  Columns steps;                  // Per-step records (PBE's steps, FP's pruning trials); may be empty.
+  Columns steps;                  // Per-step records (see DefenseResult::steps); may be empty.
   Columns neurons;                // Per-neuron records (ANP's masks); may be empty.
   std::vector<uint8_t> selected;  // Training rows a data-filtering defense kept (1 = kept); may be empty.
 };

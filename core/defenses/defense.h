@@ -41,7 +41,7 @@ struct DefenseContext {
 
 struct DefenseResult {
   TrainCurve curve;
-  Table steps;          // Per-step records (PBE's steps, FP's pruning trials); may be empty.
+  Table steps;          // Per-step records (PBE's steps, FP's trials, NC's classes, I-BAU's rounds, sweeps); may be empty.
   Table neurons;        // Per-neuron records (ANP's masks); may be empty.
   at::Tensor selected;  // The final training rows a data-filtering defense kept (int64); may be undefined.
 };
