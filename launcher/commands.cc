@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
 
+#include <sched.h>
+
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -57,8 +59,12 @@ Provenance make_provenance(const World& world, const RunOptions& o, int threads)
 int set_torch_threads(int requested, const World& world) {
   int threads = requested;
   if (threads == 0) {
+    // The host's cores shared by its ranks, but never more than the cores this process may run
+    // on: mpirun binds each rank to a core by default, srun to its --cpus-per-task.
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     threads = std::max(1, cores / std::max(1, world.local_size()));
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) threads = std::min(threads, std::max(1, CPU_COUNT(&allowed)));
   }
   torch::set_num_threads(threads);
   return threads;
@@ -108,9 +114,13 @@ int run_command(const World& world, const RunOptions& o) {
 
   ProgressReporter progress(world.rank() == 0, plan.total_image_epochs());
   CellRunner runner(spec, data, *group, store.get(), progress);
+  int64_t rows = 0, failed = 0;  // every rank sees every row
   for (const Cell& cell : plan.cells) {
     progress.start_cell(cell, static_cast<int>(plan.cells.size()));
-    runner.run(cell);
+    for (const MatrixRow& row : runner.run(cell)) {
+      ++rows;
+      failed += row.status == "failed";
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (store) {
@@ -120,8 +130,11 @@ int run_command(const World& world, const RunOptions& o) {
     std::cout << format_matrix_table(read_matrix(path));
     std::cout << "results: " << path << " (" << format_duration(seconds) << " on " << world.size()
               << " rank(s))" << std::endl;
+    if (failed > 0)
+      std::cerr << "pbe_dist: " << failed << " of " << rows << " results failed (status and error in " << path
+                << ")" << std::endl;
   }
-  return 0;
+  return failed > 0 ? 3 : 0;
 }
 
 }  // namespace pbe

@@ -29,7 +29,8 @@ struct PurifyOptions {
   int threads = 0;                   // Intra-op threads per rank (0 = cores / local ranks)
 };
 
-// Intra-op threads for this rank: `requested`, or cores / local ranks for 0. Returns the count set.
+// Intra-op threads for this rank: `requested`, or for 0 the host's cores / local ranks, at most the
+// cores this process is bound to (mpirun's and srun's binding). Returns the count set.
 int set_torch_threads(int requested, const World& world);
 
 // `pbe_dist run`: the whole matrix; returns the process exit code. Collective over the world.

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Fault behaviour on 2 ranks: a cell whose training diverges fails alone (exit 3, its error in the
+# results, the other cells done); a rank killed mid-run ends the whole job, non-zero, within 60 s.
+# usage: faults.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
+set -uo pipefail
+PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+fail() { echo "faults: $*"; exit 1; }
+
+# 1. A failing cell leaves the others done.
+"$MPIEXEC" -n 2 "$PBE_DIST" "$SRC/tests/specs/faults.yaml" -o "$WORK/faults.h5" > "$WORK/out.txt" 2> "$WORK/err.txt"
+rc=$?
+[ "$rc" = 3 ] || { cat "$WORK/err.txt"; fail "expected exit 3 for failed cells, got $rc"; }
+grep -q "2 of 6 results failed" "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "no failure summary"; }
+"$PYTHON" - "$WORK/faults.h5" <<'PY' || fail "results of the failing run"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    rows = {(r["attack"].decode(), r["defense"].decode()): r for r in f["matrix"][()]}
+    assert len(rows) == 6, sorted(rows)
+    for (attack, defense), r in rows.items():
+        status, error = r["status"].decode(), r["error"].decode()
+        if attack == "diverging":
+            assert status == "failed" and "input-aware: loss is" in error, (attack, defense, status, error)
+        else:
+            assert status == "done" and error == "" and r["acc"] > 0.5, (attack, defense, status, error)
+    cell = f["cells/synthetic/small-cnn/diverging/seed0"]
+    assert cell.attrs["status"] == "failed" and "loss is" in cell.attrs["error"]
+PY
+
+# 2. A rank killed mid-run: the job ends, non-zero, within 60 s (no hang in a collective).
+cat > "$WORK/long.yaml" <<YAML
+name: long
+output: $WORK/long.h5
+dataset:
+  name: synthetic
+  synthetic: {classes: 4, channels: 1, size: 12, train: 600, test: 100, seed: 3}
+model: {name: small-cnn, width: 8}
+training: {epochs: 400, batch_size: 32, lr: 0.02}
+attacks: [badnets]
+defenses: [none]
+probes: {samples: 0}
+seeds: [0]
+YAML
+"$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/long.yaml" > "$WORK/long.txt" 2>&1 &
+job=$!
+victim=""
+for _ in $(seq 100); do
+  if grep -q "train epoch" "$WORK/long.txt" 2>/dev/null; then
+    for pid in $(pgrep -f "long.yaml"); do
+      if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$pid; fi
+    done
+    [ -n "$victim" ] && break
+  fi
+  sleep 0.3
+done
+[ -n "$victim" ] || { kill -9 "$job"; cat "$WORK/long.txt"; fail "did not find rank 1 training"; }
+kill -9 "$victim"
+start=$SECONDS
+for _ in $(seq 600); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$job" 2>/dev/null; then
+  pkill -9 -f "long.yaml"
+  fail "the job still runs 60 s after rank 1 was killed"
+fi
+wait "$job"
+rc=$?
+[ "$rc" != 0 ] || fail "the job exited 0 after rank 1 was killed"
+echo "faults: ok (killed rank 1; the job ended with $rc after $((SECONDS - start)) s)"
