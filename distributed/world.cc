@@ -68,6 +68,39 @@ std::unique_ptr<ProcessGroup> World::make_process_group() const {
   return std::make_unique<MpiProcessGroup>(MPI_COMM_WORLD);
 }
 
+std::unique_ptr<ProcessGroup> World::make_group(int group_size) const {
+  if (group_size < 1 || size_ % group_size != 0)
+    throw DistributedError("a group size of " + std::to_string(group_size) + " does not divide " + std::to_string(size_) +
+                           " ranks");
+  MPI_Comm comm;
+  PBE_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, rank_ / group_size, rank_, &comm));
+  std::unique_ptr<ProcessGroup> group;
+  if (group_size == 1) group = std::make_unique<SingleProcessGroup>();
+  else group = std::make_unique<MpiProcessGroup>(comm);  // duplicates it
+  PBE_MPI_CHECK(MPI_Comm_free(&comm));
+  return group;
+}
+
+SharedCounter::SharedCounter(const World& world) {
+  // The counter lives on world rank 0; every rank may fetch-and-add it without rank 0's help
+  // (passive-target one-sided communication).
+  PBE_MPI_CHECK(MPI_Win_allocate(world.rank() == 0 ? sizeof(int64_t) : 0, sizeof(int64_t), MPI_INFO_NULL,
+                                 MPI_COMM_WORLD, &base_, &window_));
+  if (world.rank() == 0) *static_cast<int64_t*>(base_) = 0;
+  PBE_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+}
+
+SharedCounter::~SharedCounter() { MPI_Win_free(&window_); }
+
+int64_t SharedCounter::next() {
+  const int64_t one = 1;
+  int64_t value = 0;
+  PBE_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, window_));
+  PBE_MPI_CHECK(MPI_Fetch_and_op(&one, &value, MPI_INT64_T, 0, 0, MPI_SUM, window_));
+  PBE_MPI_CHECK(MPI_Win_unlock(0, window_));
+  return value;
+}
+
 void World::abort(int exit_code) const {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);

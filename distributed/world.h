@@ -32,6 +32,9 @@ class World {
 
   // A process group over the whole world: single-process for one rank, MPI otherwise.
   std::unique_ptr<ProcessGroup> make_process_group() const;
+  // The world cut into consecutive groups of `group_size` ranks (which must divide the world
+  // size): this rank's group, ranks ordered as in the world. Collective.
+  std::unique_ptr<ProcessGroup> make_group(int group_size) const;
 
   // Ends every rank of the job (MPI_Abort); used when one rank fails so no rank hangs.
   [[noreturn]] void abort(int exit_code) const;
@@ -42,6 +45,23 @@ class World {
   int size_ = 1;
   int local_rank_ = 0;
   int local_size_ = 1;
+};
+
+// A job-wide counter that any rank advances on its own (MPI one-sided fetch-and-add on world
+// rank 0's memory): how groups of ranks take the next unit of work as they finish. Construction
+// and destruction are collective over the world.
+class SharedCounter {
+ public:
+  explicit SharedCounter(const World& world);
+  ~SharedCounter();
+  SharedCounter(const SharedCounter&) = delete;
+  SharedCounter& operator=(const SharedCounter&) = delete;
+  // The counter's value before this call added 1 to it: 0, 1, 2, ... across all callers.
+  int64_t next();
+
+ private:
+  MPI_Win window_ = MPI_WIN_NULL;
+  void* base_ = nullptr;
 };
 
 }  // namespace pbe

@@ -5,14 +5,19 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "analysis/matrix_table.h"
 #include "core/errors.h"
 #include "launcher/cell_runner.h"
+#include "launcher/logging.h"
 #include "launcher/plan.h"
 #include "launcher/spec.h"
 #include "pbe_version.h"
@@ -70,58 +75,124 @@ int set_torch_threads(int requested, const World& world) {
   return threads;
 }
 
+namespace {
+
+// The ranks that run each cell together: all of them, or spec.ranks_per_cell. ConfigError when that
+// does not divide the rank count.
+int ranks_per_cell(const ExperimentSpec& spec, const World& world) {
+  const int k = spec.ranks_per_cell == 0 ? world.size() : spec.ranks_per_cell;
+  if (world.size() % k != 0)
+    throw ConfigError(spec.file + ": ranks_per_cell " + std::to_string(k) + " does not divide the " +
+                      std::to_string(world.size()) + " ranks");
+  return k;
+}
+
+// Rank 0: moves what the groups wrote into their part files into the results file, the /matrix
+// rows in plan order (as one group would have written them), and deletes the parts.
+void merge_parts(ResultStore& store, const Plan& plan, int groups) {
+  std::map<std::pair<std::string, int>, int> index;  // (attack id, seed) -> plan position
+  for (const Cell& c : plan.cells) index[{c.key.attack, c.key.seed}] = c.index;
+  std::vector<std::pair<int, MatrixRow>> rows;
+  for (int g = 0; g < groups; ++g) {
+    const std::string part = store.path() + ".part" + std::to_string(g);
+    std::set<int> copied;
+    for (MatrixRow& row : read_matrix(part)) {
+      const int i = index.at({row.attack, row.seed});
+      if (copied.insert(i).second) store.copy_cell(part, plan.cells[static_cast<size_t>(i)].key);
+      rows.emplace_back(i, std::move(row));
+    }
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [i, row] : rows) store.append_matrix_row(row);
+  for (int g = 0; g < groups; ++g) std::filesystem::remove(store.path() + ".part" + std::to_string(g));
+}
+
+}  // namespace
+
 int plan_command(const World& world, const RunOptions& o) {
   ExperimentSpec spec = load_spec(o);
   TrainTest data = load_dataset(spec.dataset);
   Plan plan = make_plan(spec, data.train.size());
-  if (world.rank() == 0) std::cout << describe_plan(spec, plan, data.train.size(), world.size());
+  const int per_cell = ranks_per_cell(spec, world);
+  if (world.rank() == 0) {
+    std::cout << describe_plan(spec, plan, data.train.size(), world.size());
+    if (per_cell < world.size())
+      std::cout << "ranks_per_cell " << per_cell << ": " << world.size() / per_cell
+                << " groups; each takes the next cell in this order as it finishes one\n";
+  }
   return 0;
 }
 
 int run_command(const World& world, const RunOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   ExperimentSpec spec = load_spec(o);
+  const int per_cell = ranks_per_cell(spec, world);
+  const int groups = world.size() / per_cell;
   const int threads = set_torch_threads(spec.threads, world);
-  auto group = world.make_process_group();
+  auto everyone = world.make_process_group();
+  auto own_group = groups > 1 ? world.make_group(per_cell) : nullptr;
+  ProcessGroup& group = own_group ? *own_group : *everyone;  // the ranks of this rank's cells
   Provenance provenance = make_provenance(world, o, threads);  // collective: gathers hostnames
 
   TrainTest data = load_dataset(spec.dataset);
   data.train.validate(spec.dataset.name + " training set");
   data.test.validate(spec.dataset.name + " test set");
   Plan plan = make_plan(spec, data.train.size());
-  spdlog::info("{}: {} cells on {} rank(s), {} thread(s) each; {} training / {} test images -> {}",
-               spec.file, plan.cells.size(), world.size(), threads, data.train.size(),
+  spdlog::info("{}: {} cells on {} rank(s) in {} group(s), {} thread(s) each; {} training / {} test images -> {}",
+               spec.file, plan.cells.size(), world.size(), groups, threads, data.train.size(),
                data.test.size(), spec.output);
 
-  // Rank 0 owns the results file; every rank learns whether it could be created.
-  std::unique_ptr<ResultStore> store;
+  // Rank 0 owns the results file; every rank learns whether it could be created. With several
+  // groups, each group's first rank writes its cells to a part file that rank 0 merges at the end.
+  std::unique_ptr<ResultStore> store, part;
   std::string store_error;
-  if (world.rank() == 0) {
-    try {
+  try {
+    if (world.rank() == 0) {
       store = ResultStore::create(spec.output, o.overwrite);
       store->write_spec(spec.text);
       store->write_provenance(provenance);
-    } catch (const StorageError& e) {
-      store_error = e.what();
     }
+    if (groups > 1 && group.rank() == 0)
+      part = ResultStore::create(spec.output + ".part" + std::to_string(world.rank() / per_cell), /*overwrite=*/true);
+  } catch (const StorageError& e) {
+    store_error = e.what();
   }
   auto ok = torch::tensor({store_error.empty() ? 1 : 0}, torch::kInt);
-  group->broadcast(ok, 0);
+  everyone->allreduce(ok, ReduceOp::kMin);
   if (ok.item<int>() == 0) {
-    if (world.rank() == 0) std::cerr << "pbe_dist: error: " << store_error << "\n";
+    if (!store_error.empty()) std::cerr << "pbe_dist: error: " << store_error << "\n";
     return 2;
   }
 
-  ProgressReporter progress(world.rank() == 0, plan.total_image_epochs());
-  CellRunner runner(spec, data, *group, store.get(), progress);
-  int64_t rows = 0, failed = 0;  // every rank sees every row
-  for (const Cell& cell : plan.cells) {
+  // Each group's first rank reports its group's progress (its log lines carry its rank).
+  if (group.rank() == 0) log_at_requested_level();
+  ProgressReporter progress(group.rank() == 0, plan.total_image_epochs() / groups);
+  CellRunner runner(spec, data, group, groups > 1 ? part.get() : store.get(), progress);
+  auto counts = torch::zeros({2}, torch::kLong);  // rows, failed rows of this rank's cells
+  auto run = [&](const Cell& cell) {
     progress.start_cell(cell, static_cast<int>(plan.cells.size()));
     for (const MatrixRow& row : runner.run(cell)) {
-      ++rows;
-      failed += row.status == "failed";
+      counts[0] += 1;
+      counts[1] += row.status == "failed" ? 1 : 0;
     }
+  };
+  if (groups == 1) {
+    for (const Cell& cell : plan.cells) run(cell);
+  } else {
+    SharedCounter next_cell(world);  // each group takes the next cell as it finishes one
+    for (;;) {
+      auto next = torch::tensor({group.rank() == 0 ? next_cell.next() : int64_t{0}});
+      group.broadcast(next, 0);
+      if (next.item<int64_t>() >= static_cast<int64_t>(plan.cells.size())) break;
+      run(plan.cells[static_cast<size_t>(next.item<int64_t>())]);
+    }
+    part.reset();  // closed before rank 0 reads it
+    if (group.rank() != 0) counts.zero_();  // each group's rows counted once
+    everyone->allreduce(counts);
+    everyone->barrier();
+    if (store) merge_parts(*store, plan, groups);
   }
+  const int64_t rows = counts[0].item<int64_t>(), failed = counts[1].item<int64_t>();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (store) {
     store->write_end_time(iso_now());

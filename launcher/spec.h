@@ -34,6 +34,9 @@ struct ExperimentSpec {
   std::string name;
   std::string output;      // Results file. Default: results/<name>.h5
   int threads = 0;         // Intra-op threads per rank; 0 = cores on this host / ranks on this host.
+  // Ranks that work on one cell together; the world splits into groups of this size, each taking
+  // the next cell as it finishes. 0 = all ranks form one group. Must divide the rank count.
+  int ranks_per_cell = 0;
   DatasetOptions dataset;
   std::string model = "small-cnn";
   int model_width = 0;  // 0 = the model's default

@@ -121,6 +121,8 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
   spec.output = top.get<std::string>("output", "results/" + spec.name + ".h5");
   spec.threads = top.get("threads", spec.threads);
   if (spec.threads < 0) top.fail(top.node("threads"), "threads", "must be >= 0 (0 = automatic)");
+  spec.ranks_per_cell = top.get("ranks_per_cell", spec.ranks_per_cell);
+  if (spec.ranks_per_cell < 0) top.fail(top.node("ranks_per_cell"), "ranks_per_cell", "must be >= 0 (0 = all ranks)");
   parse_dataset(top.map("dataset"), spec);
   {
     auto m = top.map("model");

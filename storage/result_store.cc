@@ -140,6 +140,15 @@ void ResultStore::write_defense(const CellKey& cell, const std::string& defense,
   flush();
 }
 
+void ResultStore::copy_cell(const std::string& from_path, const CellKey& cell) {
+  const std::string ctx = path_ + ": copying " + cell.group_path() + " from " + from_path;
+  h5::Handle from = h5::checked(H5Fopen(from_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), ctx, "H5Fopen");
+  h5::Handle lcpl = h5::checked(H5Pcreate(H5P_LINK_CREATE), ctx, "H5Pcreate");
+  H5Pset_create_intermediate_group(lcpl, 1);
+  h5::check(H5Ocopy(from, cell.group_path().c_str(), file_, cell.group_path().c_str(), H5P_DEFAULT, lcpl), ctx, "H5Ocopy");
+  flush();
+}
+
 void ResultStore::append_matrix_row(const MatrixRow& row) {
   h5::Handle type = h5::matrix_row_type();
   h5::Handle space = h5::checked(H5Dget_space(matrix_), path_, "/matrix get space");

@@ -26,6 +26,9 @@ class ResultStore {
   void write_attack(const CellKey& cell, const AttackRecord& record);
   void write_defense(const CellKey& cell, const std::string& defense, const DefenseRecord& record);
   void append_matrix_row(const MatrixRow& row);
+  // Copies cell `cell`'s group (attack and defenses, whole) from another results file, e.g. the
+  // part a group of ranks wrote. Its /matrix rows are not copied (append them in the order wanted).
+  void copy_cell(const std::string& from_path, const CellKey& cell);
 
  private:
   ResultStore(std::string path, int64_t file_id);
