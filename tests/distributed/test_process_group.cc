@@ -55,4 +55,66 @@ TEST(ProcessGroup, MpiRejectsUnsupportedTensors) {
   EXPECT_THROW(pg->broadcast(strided, 0), pbe::DistributedError);
 }
 
+// Every collective over every dtype the MPI backend takes and sizes from empty to 4 MiB (odd
+// counts included): values that depend on the rank and the position, checked exactly.
+TEST(ProcessGroup, CollectivesOverSizesAndDtypes) {
+  auto pg = g_world->make_process_group();
+  const int r = pg->rank(), n = pg->size();
+  for (auto dtype : {torch::kFloat, torch::kDouble, torch::kInt, torch::kLong, torch::kByte, torch::kChar}) {
+    for (int64_t count : {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{12345}, int64_t{1} << 20}) {
+      SCOPED_TRACE(std::string(c10::toString(dtype)) + " x " + std::to_string(count));
+      // Small values, so int8/uint8 sums over 4 ranks stay exact.
+      auto pattern = torch::arange(count, torch::kLong).remainder(5);
+      auto sum = (pattern + r).to(dtype);
+      pg->allreduce(sum, pbe::ReduceOp::kSum);
+      EXPECT_TRUE(torch::equal(sum, (n * pattern + n * (n - 1) / 2).to(dtype)));
+      auto max = (pattern + r).to(dtype);
+      pg->allreduce(max, pbe::ReduceOp::kMax);
+      EXPECT_TRUE(torch::equal(max, (pattern + n - 1).to(dtype)));
+      for (int root = 0; root < n; ++root) {
+        auto b = (pattern + r).to(dtype);
+        pg->broadcast(b, root);
+        EXPECT_TRUE(torch::equal(b, (pattern + root).to(dtype))) << "root " << root;
+      }
+      auto all = pg->allgather((pattern + r).to(dtype));
+      ASSERT_EQ(all.sizes(), (std::vector<int64_t>{n, count}));
+      for (int k = 0; k < n; ++k) EXPECT_TRUE(torch::equal(all[k], (pattern + k).to(dtype))) << "rank " << k;
+    }
+  }
+}
+
+// Groups of 1, 2 (and 4) consecutive ranks: each group's collectives reach its own ranks only.
+TEST(ProcessGroup, WorldSplitsIntoGroupsOfConsecutiveRanks) {
+  const int n = g_world->size(), r = g_world->rank();
+  for (int size : {1, 2, 4}) {
+    if (n % size != 0) {
+      EXPECT_THROW(g_world->make_group(size), pbe::DistributedError);
+      continue;
+    }
+    auto group = g_world->make_group(size);
+    EXPECT_EQ(group->size(), size);
+    EXPECT_EQ(group->rank(), r % size);
+    auto t = torch::tensor({int64_t(r)});
+    group->allreduce(t, pbe::ReduceOp::kSum);
+    const int64_t first = r / size * size;  // the group's ranks: first .. first + size - 1
+    EXPECT_EQ(t.item<int64_t>(), size * first + size * (size - 1) / 2) << "group size " << size;
+  }
+}
+
+// The job-wide counter hands out 0, 1, 2, ... exactly once over all ranks' calls.
+TEST(SharedCounter, HandsOutEveryValueOnce) {
+  auto pg = g_world->make_process_group();
+  const int calls = 25;
+  std::vector<int64_t> mine;
+  {
+    pbe::SharedCounter counter(*g_world);
+    for (int i = 0; i < calls; ++i) mine.push_back(counter.next());
+  }
+  auto all = pg->allgather(torch::tensor(mine)).flatten();
+  auto sorted = std::get<0>(all.sort());
+  EXPECT_TRUE(torch::equal(sorted, torch::arange(int64_t{calls} * pg->size(), torch::kLong)));
+  // Each rank's own values increase (a fetch-and-add returns the value before it).
+  for (size_t i = 1; i < mine.size(); ++i) EXPECT_GT(mine[i], mine[i - 1]);
+}
+
 }  // namespace
