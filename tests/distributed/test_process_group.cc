@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "distributed/distributed_error.h"
+#include "distributed/nccl_process_group.h"
 #include "tests/distributed/mpi_test_env.h"
 
 using pbe::testing::g_world;
@@ -115,6 +116,37 @@ TEST(SharedCounter, HandsOutEveryValueOnce) {
   EXPECT_TRUE(torch::equal(sorted, torch::arange(int64_t{calls} * pg->size(), torch::kLong)));
   // Each rank's own values increase (a fetch-and-add returns the value before it).
   for (size_t i = 1; i < mine.size(); ++i) EXPECT_GT(mine[i], mine[i - 1]);
+}
+
+// NCCL: the same collectives on this rank's GPU (local rank modulo the devices). Without a GPU (or
+// in a build without NCCL) asking for the backend is a clear DistributedError.
+TEST(NcclProcessGroup, CollectivesOnTheLocalGpu) {
+  const int device = pbe::local_cuda_device(g_world->local_rank());
+  if (device < 0 || !torch::cuda::is_available()) {
+    EXPECT_THROW(pbe::make_nccl_process_group(g_world->comm(), 0), pbe::DistributedError);
+    GTEST_SKIP() << "no GPU here";
+  }
+  auto pg = pbe::make_nccl_process_group(g_world->comm(), device);
+  EXPECT_EQ(pg->backend_name(), "nccl");
+  const int r = pg->rank(), n = pg->size();
+  const auto gpu = torch::Device(torch::kCUDA, device);
+  for (auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16, torch::kInt, torch::kLong}) {
+    for (int64_t count : {int64_t{1}, int64_t{12345}, int64_t{1} << 22}) {
+      SCOPED_TRACE(std::string(c10::toString(dtype)) + " x " + std::to_string(count));
+      auto pattern = torch::arange(count, torch::kLong).remainder(5);
+      auto sum = (pattern + r).to(dtype).to(gpu);
+      pg->allreduce(sum, pbe::ReduceOp::kSum);
+      EXPECT_TRUE(torch::equal(sum.cpu(), (n * pattern + n * (n - 1) / 2).to(dtype)));
+      auto b = (pattern + r).to(dtype).to(gpu);
+      pg->broadcast(b, n - 1);
+      EXPECT_TRUE(torch::equal(b.cpu(), (pattern + n - 1).to(dtype)));
+      auto all = pg->allgather((pattern + r).to(dtype).to(gpu)).cpu();
+      for (int k = 0; k < n; ++k) EXPECT_TRUE(torch::equal(all[k], (pattern + k).to(dtype)));
+    }
+  }
+  auto cpu = torch::zeros({4});
+  EXPECT_THROW(pg->allreduce(cpu, pbe::ReduceOp::kSum), pbe::DistributedError) << "CPU tensors are refused";
+  pg->barrier();
 }
 
 }  // namespace

@@ -1,0 +1,23 @@
+#pragma once
+// The NCCL backend of ProcessGroup, for CUDA tensors. Compiled in only when the build finds CUDA
+// and NCCL (-DPBE_WITH_NCCL=ON, the `cuda` preset); otherwise make_nccl_process_group() says so.
+#include <mpi.h>
+
+#include <memory>
+
+#include "distributed/process_group.h"
+
+namespace pbe {
+
+// A process group over `comm`'s ranks on GPU `device`: NCCL's unique id comes from the group's
+// first rank over MPI, each rank joins with its own device. Collectives run on the group's own
+// CUDA stream, ordered after the work already queued on the default stream and before what comes
+// next there (CUDA events), so callers need no synchronisation. A failing NCCL call aborts the
+// communicator and throws DistributedError naming the call and NCCL's message.
+// DistributedError when NCCL is not compiled in or `device` does not exist.
+std::unique_ptr<ProcessGroup> make_nccl_process_group(MPI_Comm comm, int device);
+
+// The GPU a rank of the host uses: its local rank modulo the visible devices; -1 without CUDA.
+int local_cuda_device(int local_rank);
+
+}  // namespace pbe
