@@ -50,26 +50,25 @@ class NcclProcessGroup final : public ProcessGroup {
     if (device < 0 || device >= devices)
       throw DistributedError("backend nccl: no GPU " + std::to_string(device) + " (" + std::to_string(devices) +
                              " visible)");
-    PBE_MPI_CHECK(MPI_Comm_dup(comm, &mpi_));
-    PBE_MPI_CHECK(MPI_Comm_rank(mpi_, &rank_));
-    PBE_MPI_CHECK(MPI_Comm_size(mpi_, &size_));
-    PBE_CUDA_CHECK(cudaSetDevice(device_));
-    ncclUniqueId id;
-    if (rank_ == 0) check(ncclGetUniqueId(&id), "ncclGetUniqueId");
-    PBE_MPI_CHECK(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, mpi_));
-    check(ncclCommInitRank(&comm_, size_, id, rank_), "ncclCommInitRank");
-    PBE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    PBE_CUDA_CHECK(cudaEventCreateWithFlags(&before_, cudaEventDisableTiming));
-    PBE_CUDA_CHECK(cudaEventCreateWithFlags(&after_, cudaEventDisableTiming));
+    try {
+      PBE_MPI_CHECK(MPI_Comm_dup(comm, &mpi_));
+      PBE_MPI_CHECK(MPI_Comm_rank(mpi_, &rank_));
+      PBE_MPI_CHECK(MPI_Comm_size(mpi_, &size_));
+      PBE_CUDA_CHECK(cudaSetDevice(device_));
+      ncclUniqueId id;
+      if (rank_ == 0) check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+      PBE_MPI_CHECK(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, mpi_));
+      check(ncclCommInitRank(&comm_, size_, id, rank_), "ncclCommInitRank");
+      PBE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+      PBE_CUDA_CHECK(cudaEventCreateWithFlags(&before_, cudaEventDisableTiming));
+      PBE_CUDA_CHECK(cudaEventCreateWithFlags(&after_, cudaEventDisableTiming));
+    } catch (...) {
+      release();
+      throw;
+    }
   }
 
-  ~NcclProcessGroup() override {
-    if (comm_) ncclCommDestroy(comm_);
-    if (after_) cudaEventDestroy(after_);
-    if (before_) cudaEventDestroy(before_);
-    if (stream_) cudaStreamDestroy(stream_);
-    if (mpi_ != MPI_COMM_NULL) MPI_Comm_free(&mpi_);
-  }
+  ~NcclProcessGroup() override { release(); }
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -122,8 +121,21 @@ class NcclProcessGroup final : public ProcessGroup {
     PBE_CUDA_CHECK(cudaStreamWaitEvent(cudaStreamLegacy, after_, 0));
   }
 
-  // A failed NCCL call (or an asynchronous error it reports) aborts the communicator, so no rank
-  // waits on it, and throws; the caller's rank then ends the job (World::abort).
+  void release() {
+    if (comm_) ncclCommDestroy(comm_);
+    if (after_) cudaEventDestroy(after_);
+    if (before_) cudaEventDestroy(before_);
+    if (stream_) cudaStreamDestroy(stream_);
+    if (mpi_ != MPI_COMM_NULL) MPI_Comm_free(&mpi_);
+    comm_ = nullptr;
+    after_ = before_ = nullptr;
+    stream_ = nullptr;
+  }
+
+  // A failed NCCL call, or an asynchronous error NCCL reports when the next call is queued, aborts
+  // the communicator and throws; the caller's rank then ends the job (World::abort). Errors are
+  // checked only when calls are made: a peer that dies while this rank waits inside a collective
+  // is caught by MPI's job teardown, not here (no watchdog thread polls NCCL).
   void check(ncclResult_t rc, const char* what) {
     ncclResult_t async = ncclSuccess;
     if (rc == ncclSuccess && comm_) ncclCommGetAsyncError(comm_, &async);
@@ -150,10 +162,13 @@ std::unique_ptr<ProcessGroup> make_nccl_process_group(MPI_Comm comm, int device)
   return std::make_unique<NcclProcessGroup>(comm, device);
 }
 
-int local_cuda_device(int local_rank) {
+int local_cuda_device(int local_rank, int local_size) {
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) return -1;
-  return local_rank % devices;
+  if (local_size > devices)
+    throw DistributedError("backend nccl: " + std::to_string(local_size) + " ranks on this host but " +
+                           std::to_string(devices) + " GPUs (one rank per GPU)");
+  return local_rank;
 }
 
 }  // namespace pbe

@@ -17,7 +17,8 @@ namespace pbe {
 // DistributedError when NCCL is not compiled in or `device` does not exist.
 std::unique_ptr<ProcessGroup> make_nccl_process_group(MPI_Comm comm, int device);
 
-// The GPU a rank of the host uses: its local rank modulo the visible devices; -1 without CUDA.
-int local_cuda_device(int local_rank);
+// The GPU a rank of the host uses: its local rank; -1 without CUDA. DistributedError when the
+// host runs more ranks than it has GPUs (NCCL refuses two ranks on one device).
+int local_cuda_device(int local_rank, int local_size);
 
 }  // namespace pbe

@@ -86,7 +86,11 @@ SharedCounter::SharedCounter(const World& world) {
   // (passive-target one-sided communication).
   PBE_MPI_CHECK(MPI_Win_allocate(world.rank() == 0 ? sizeof(int64_t) : 0, sizeof(int64_t), MPI_INFO_NULL,
                                  MPI_COMM_WORLD, &base_, &window_));
-  if (world.rank() == 0) *static_cast<int64_t*>(base_) = 0;
+  if (world.rank() == 0) {  // a local store made visible to the others' atomics by the epoch
+    PBE_MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, window_));
+    *static_cast<int64_t*>(base_) = 0;
+    PBE_MPI_CHECK(MPI_Win_unlock(0, window_));
+  }
   PBE_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
 }
 

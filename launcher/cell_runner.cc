@@ -95,8 +95,47 @@ std::vector<ProbeRecord> CellRunner::run_probes(ClassifierImpl& infected, const 
     return r;
   };
   std::vector<ProbeRecord> out{record("infected", infected)};
-  if (auto it = clean_models_.find(seed); it != clean_models_.end()) out.push_back(record("clean", *it->second));
+  if (ClassifierImpl* clean = clean_model(seed)) out.push_back(record("clean", *clean));
   return out;
+}
+
+ModelOptions CellRunner::model_options() const {
+  const Dataset& train = data_.train;
+  ModelOptions o;
+  o.name = spec_.model;
+  o.in_channels = static_cast<int>(train.channels());
+  o.image_size = static_cast<int>(train.height());
+  o.num_classes = train.num_classes;
+  o.width = spec_.model_width;
+  auto info = dataset_info(spec_.dataset.name, o.in_channels);
+  o.mean = info.mean;
+  o.std = info.std;
+  return o;
+}
+
+Infection CellRunner::train_victim(Attack& attack, Classifier& model, int seed, const EvalFn& eval_curve) {
+  const ModelOptions options = model_options();
+  torch::manual_seed(derive_seed(seed, "init"));
+  model = make_model(options);
+  TrainOptions t = spec_.training;
+  t.seed = derive_seed(seed, "train");
+  t.phase = "train";
+  AttackContext ctx{data_.train, options, t, group_, static_cast<uint64_t>(seed), eval_curve, progress_.callback()};
+  attack.prepare(ctx);
+  return attack.infect(*model, ctx);
+}
+
+ClassifierImpl* CellRunner::clean_model(int seed) {
+  if (auto it = clean_models_.find(seed); it != clean_models_.end()) return it->second.get();
+  for (const AttackEntry& entry : spec_.attacks) {
+    auto attack = entry.make();
+    if (!attack->is_clean()) continue;
+    spdlog::info("seed {}: training the clean model for the probes (its cell runs elsewhere or later)", seed);
+    Classifier model;
+    train_victim(*attack, model, seed, {});
+    return (clean_models_[seed] = model).get();
+  }
+  return nullptr;
 }
 
 std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
@@ -105,15 +144,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   const Dataset& test = data_.test;
   std::vector<MatrixRow> rows;
 
-  ModelOptions model_options;
-  model_options.name = spec_.model;
-  model_options.in_channels = static_cast<int>(train.channels());
-  model_options.image_size = static_cast<int>(train.height());
-  model_options.num_classes = train.num_classes;
-  model_options.width = spec_.model_width;
-  auto info = dataset_info(spec_.dataset.name, model_options.in_channels);
-  model_options.mean = info.mean;
-  model_options.std = info.std;
+  const ModelOptions model_options = this->model_options();
 
   // This cell's own attack instance: prepare() and infect() may leave state in it (an optimised
   // trigger, a trained generator) that the defenses' evaluations use.
@@ -132,15 +163,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   Classifier model;
   PoisonedDataset poisoned;  // The defender's training set: poisoned, the mask unknown to it.
   try {
-    torch::manual_seed(derive_seed(key.seed, "init"));
-    model = make_model(model_options);
-    TrainOptions t = spec_.training;
-    t.seed = derive_seed(key.seed, "train");
-    t.phase = "train";
-    AttackContext ctx{train, model_options, t, group_, static_cast<uint64_t>(key.seed), eval_curve,
-                      progress_.callback()};
-    attack.prepare(ctx);
-    Infection infection = attack.infect(*model, ctx);
+    Infection infection = train_victim(attack, model, key.seed, eval_curve);
     poisoned = std::move(infection.poisoned);
     before = evaluate_backdoor(*model, test, attack, group_);
     arec.curve = to_columns(infection.curve);

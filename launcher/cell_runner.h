@@ -2,6 +2,7 @@
 #include <map>
 #include <vector>
 
+#include "core/attacks/attack.h"
 #include "core/data/dataset.h"
 #include "core/random.h"
 #include "distributed/process_group.h"
@@ -24,7 +25,13 @@ class CellRunner {
   std::vector<MatrixRow> run(const Cell& cell);
 
  private:
-  // The observation probes on the infected model and, if its "none" cell ran, the seed's clean one.
+  ModelOptions model_options() const;
+  // A fresh model of the seed trained through `attack` (prepare + infect), as a cell trains it.
+  Infection train_victim(Attack& attack, Classifier& model, int seed, const EvalFn& eval_curve);
+  // The seed's clean model when the spec has a "none" row: the one its cell trained, or (that cell
+  // not run here yet: another group, or later in the spec) the same training done now. Null otherwise.
+  ClassifierImpl* clean_model(int seed);
+  // The observation probes on the infected model and on the seed's clean one (when there is one).
   std::vector<ProbeRecord> run_probes(ClassifierImpl& infected, const Attack& attack, int seed);
   const ExperimentSpec& spec_;
   const TrainTest& data_;
@@ -32,7 +39,7 @@ class CellRunner {
   ResultStore* store_;
   ProgressReporter& progress_;
   Dataset curve_test_;  // The fixed test subset the per-epoch curves evaluate on.
-  // Each seed's clean model once its "none" cell has run: the probes' baseline for later cells.
+  // Each seed's clean model: the probes' baseline.
   std::map<int, Classifier> clean_models_;
 };
 

@@ -161,6 +161,11 @@ int run_command(const World& world, const RunOptions& o) {
   everyone->allreduce(ok, ReduceOp::kMin);
   if (ok.item<int>() == 0) {
     if (!store_error.empty()) std::cerr << "pbe_dist: error: " << store_error << "\n";
+    if (part) {
+      const std::string path = part->path();
+      part.reset();
+      std::filesystem::remove(path);
+    }
     return 2;
   }
 
@@ -180,11 +185,17 @@ int run_command(const World& world, const RunOptions& o) {
     for (const Cell& cell : plan.cells) run(cell);
   } else {
     SharedCounter next_cell(world);  // each group takes the next cell as it finishes one
-    for (;;) {
-      auto next = torch::tensor({group.rank() == 0 ? next_cell.next() : int64_t{0}});
-      group.broadcast(next, 0);
-      if (next.item<int64_t>() >= static_cast<int64_t>(plan.cells.size())) break;
-      run(plan.cells[static_cast<size_t>(next.item<int64_t>())]);
+    try {
+      for (;;) {
+        auto next = torch::tensor({group.rank() == 0 ? next_cell.next() : int64_t{0}});
+        group.broadcast(next, 0);
+        if (next.item<int64_t>() >= static_cast<int64_t>(plan.cells.size())) break;
+        run(plan.cells[static_cast<size_t>(next.item<int64_t>())]);
+      }
+    } catch (const std::exception& e) {
+      // Only this group saw it; the others would wait for it forever. End the job.
+      std::cerr << "pbe_dist: error on rank " << world.rank() << ": " << e.what() << std::endl;
+      world.abort(dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const DataError*>(&e) ? 2 : 1);
     }
     part.reset();  // closed before rank 0 reads it
     if (group.rank() != 0) counts.zero_();  // each group's rows counted once

@@ -21,8 +21,9 @@ void set_point(std::vector<at::Tensor>& params, const std::vector<at::Tensor>& w
   for (size_t i = 0; i < params.size(); ++i) params[i].copy_(a * w0[i] + b * bend[i] + c * w1[i]);
 }
 
-// Batch-norm running statistics re-estimated on `data` (a cumulative average over this rank's
-// batches, then averaged over the ranks). Nothing happens for a model without batch norm.
+// Batch-norm running statistics re-estimated on `data`: each rank averages its batches'
+// statistics over its shard (cumulative average), and the ranks' means and second moments are
+// combined weighted by their image counts. Nothing happens for a model without batch norm.
 void reestimate_batch_norm(ClassifierImpl& model, const Dataset& data, ProcessGroup& group) {
   std::vector<torch::nn::BatchNorm2dImpl*> norms;
   for (const auto& m : model.modules(/*include_self=*/false))
@@ -30,22 +31,34 @@ void reestimate_batch_norm(ClassifierImpl& model, const Dataset& data, ProcessGr
   if (norms.empty()) return;
   torch::NoGradGuard no_grad;
   std::vector<c10::optional<double>> momenta;
-  for (auto* bn : norms) {
-    momenta.push_back(bn->options.momentum());
-    bn->options.momentum(c10::nullopt);  // cumulative average
-    bn->reset_running_stats();
-  }
+  for (auto* bn : norms) momenta.push_back(bn->options.momentum());
   const bool was_training = model.is_training();
-  model.train();
+  auto restore = [&] {
+    for (size_t i = 0; i < norms.size(); ++i) norms[i]->options.momentum(momenta[i]);
+    model.train(was_training);
+  };
   const auto [lo, hi] = shard_range(data.size(), group.rank(), group.size());
-  for (int64_t b = lo; b < hi; b += 256) model.forward(to_float(data.images.slice(0, b, std::min(hi, b + 256))));
-  model.train(was_training);
-  for (size_t i = 0; i < norms.size(); ++i) {
-    norms[i]->options.momentum(momenta[i]);
-    for (auto* stat : {&norms[i]->running_mean, &norms[i]->running_var}) {
-      group.allreduce(*stat);
-      stat->div_(group.size());
+  try {
+    for (auto* bn : norms) {
+      bn->options.momentum(c10::nullopt);  // cumulative average
+      bn->reset_running_stats();
     }
+    model.train();
+    for (int64_t b = lo; b < hi; b += 256) model.forward(to_float(data.images.slice(0, b, std::min(hi, b + 256))));
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
+  const double n = static_cast<double>(hi - lo), total = static_cast<double>(data.size());
+  for (auto* bn : norms) {
+    auto mean = bn->running_mean, var = bn->running_var;
+    auto moments = torch::cat({n * mean, n * (var + mean * mean)});  // this rank's share
+    group.allreduce(moments);
+    const int64_t c = mean.numel();
+    auto global_mean = moments.narrow(0, 0, c) / total;
+    mean.copy_(global_mean);
+    var.copy_(moments.narrow(0, c, c) / total - global_mean * global_mean);
   }
 }
 

@@ -41,10 +41,16 @@ def load(path):
         rows = [(r["attack"].decode(), r["defense"].decode(), r["status"].decode(), r["acc"], r["asr"]) for r in f["matrix"][()]]
         cells = sorted(f["cells/synthetic/small-cnn"])
         defenses = {a: sorted(f[f"cells/synthetic/small-cnn/{a}/seed0/defenses"]) for a in cells}
-        return rows, cells, defenses, f["provenance"].attrs["ranks"]
-base, base_cells, base_defenses, _ = load(sys.argv[1])
+        # The probes compare with the clean model whichever group ran the "none" cell.
+        probes = f["cells/synthetic/small-cnn/badnets/seed0/attack/probes"]
+        fractions = {m: probes[m].attrs["target_fraction"] for m in probes}
+        return rows, cells, defenses, f["provenance"].attrs["ranks"], fractions
+base, base_cells, base_defenses, _, base_fractions = load(sys.argv[1])
 for path, ranks in ((sys.argv[2], 2), (sys.argv[3], 4)):
-    rows, cells, defenses, r = load(path)
+    rows, cells, defenses, r, fractions = load(path)
+    assert sorted(fractions) == ["clean", "infected"], (path, fractions)
+    for m in fractions:
+        assert abs(fractions[m] - base_fractions[m]) <= 0.05, (path, m, fractions, base_fractions)
     assert r == ranks, (path, r)
     assert [row[:3] for row in rows] == [row[:3] for row in base], (path, rows)  # each once, plan order
     assert cells == base_cells and defenses == base_defenses, (path, cells, defenses)
