@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fault behaviour on 2 ranks: a cell whose training diverges fails alone (exit 3, its error in the
-# results, the other cells done); a rank killed mid-run ends the whole job, non-zero, within 60 s.
+# results, the other cells done); an error one group of ranks meets ends the job (exit 2); a rank
+# killed mid-run ends the whole job, non-zero, within 60 s.
 # usage: faults.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
 set -uo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
@@ -29,7 +30,20 @@ with h5py.File(sys.argv[1], "r") as f:
     assert cell.attrs["status"] == "failed" and "loss is" in cell.attrs["error"]
 PY
 
-# 2. A rank killed mid-run: the job ends, non-zero, within 60 s (no hang in a collective).
+# 2. An error only one group of ranks meets (a defense rejecting the model at run time, groups of
+# one rank): the job ends with exit 2 and the error, instead of the other group waiting for it.
+sed -e "s/^seeds: \[0\]/seeds: [0]\nranks_per_cell: 1/" -e "s/^  - {name: ft, epochs: 1, clean_fraction: 0.1}/  - {name: nad, betas: [1, 2], teacher_epochs: 1, epochs: 1}/" \
+  "$SRC/tests/specs/faults.yaml" > "$WORK/group-error.yaml"
+grep -q "name: nad" "$WORK/group-error.yaml" || fail "could not write the group-error spec"
+start=$SECONDS
+timeout 120 "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/group-error.yaml" -o "$WORK/group-error.h5" > /dev/null 2> "$WORK/group-error.txt"
+rc=$?
+[ "$rc" = 2 ] || { cat "$WORK/group-error.txt"; fail "a group's ConfigError: expected exit 2, got $rc"; }
+grep -q "pbe_dist: error on rank [01]: nad: betas has 2 weights but the model exposes 3 stages" "$WORK/group-error.txt" ||
+  { cat "$WORK/group-error.txt"; fail "the group's error was not reported with its rank"; }
+[ $((SECONDS - start)) -lt 60 ] || fail "the job took $((SECONDS - start)) s to end"
+
+# 3. A rank killed mid-run: the job ends, non-zero, within 60 s (no hang in a collective).
 cat > "$WORK/long.yaml" <<YAML
 name: long
 output: $WORK/long.h5
