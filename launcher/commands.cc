@@ -112,7 +112,7 @@ void merge_parts(ResultStore& store, const Plan& plan, int groups) {
 int plan_command(const World& world, const RunOptions& o) {
   ExperimentSpec spec = load_spec(o);
   TrainTest data = load_dataset(spec.dataset);
-  Plan plan = make_plan(spec, data.train.size());
+  Plan plan = make_plan(spec, data.train.size(), data.train.num_classes);
   const int per_cell = ranks_per_cell(spec, world);
   if (world.rank() == 0) {
     std::cout << describe_plan(spec, plan, data.train.size(), world.size());
@@ -137,7 +137,7 @@ int run_command(const World& world, const RunOptions& o) {
   TrainTest data = load_dataset(spec.dataset);
   data.train.validate(spec.dataset.name + " training set");
   data.test.validate(spec.dataset.name + " test set");
-  Plan plan = make_plan(spec, data.train.size());
+  Plan plan = make_plan(spec, data.train.size(), data.train.num_classes);
   spdlog::info("{}: {} cells on {} rank(s) in {} group(s), {} thread(s) each; {} training / {} test images -> {}",
                spec.file, plan.cells.size(), world.size(), groups, threads, data.train.size(),
                data.test.size(), spec.output);

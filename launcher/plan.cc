@@ -10,7 +10,7 @@ double Plan::total_image_epochs() const {
   return total;
 }
 
-Plan make_plan(const ExperimentSpec& spec, int64_t train_size) {
+Plan make_plan(const ExperimentSpec& spec, int64_t train_size, int num_classes) {
   Plan plan;
   for (const auto& attack : spec.attacks) {
     for (int seed : spec.seeds) {
@@ -20,7 +20,7 @@ Plan make_plan(const ExperimentSpec& spec, int64_t train_size) {
       c.attack = &attack;
       c.image_epochs = static_cast<double>(spec.training.epochs) * static_cast<double>(train_size) +
                        attack.prototype->extra_image_epochs(train_size, spec.training.epochs);
-      for (const auto& d : spec.defenses) c.image_epochs += d.defense->estimated_image_epochs(train_size);
+      for (const auto& d : spec.defenses) c.image_epochs += d.defense->estimated_image_epochs(train_size, num_classes);
       plan.cells.push_back(c);
     }
   }

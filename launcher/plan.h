@@ -21,9 +21,9 @@ struct Plan {
   double total_image_epochs() const;
 };
 
-// Cells in spec order: attacks outer, seeds inner. `train_size` is the training set size
-// (after subsetting) used for the work estimate.
-Plan make_plan(const ExperimentSpec& spec, int64_t train_size);
+// Cells in spec order: attacks outer, seeds inner. `train_size` (after subsetting) and
+// `num_classes` size the work estimate.
+Plan make_plan(const ExperimentSpec& spec, int64_t train_size, int num_classes);
 
 // Human-readable plan (what `pbe_dist plan` prints).
 std::string describe_plan(const ExperimentSpec& spec, const Plan& plan, int64_t train_size, int ranks);

@@ -54,8 +54,8 @@ class Defense {
   // Size of the clean extra set this defense needs, as a fraction of the training set size.
   virtual double clean_fraction() const { return 0.0; }
   // Work estimate for planning in image passes (core/training/progress.h) for a training set of
-  // `train_size`: what the defense's progress events will add up to.
-  virtual double estimated_image_epochs(int64_t train_size) const { return 0.0; }
+  // `train_size` images of `num_classes` classes: what the defense's progress events add up to.
+  virtual double estimated_image_epochs(int64_t train_size, int num_classes) const { return 0.0; }
   // False for a defense that leaves the model as it is: the runner then reuses the infected
   // model's evaluation instead of copying and re-evaluating it.
   virtual bool changes_model() const { return true; }

@@ -19,7 +19,7 @@ FinePruning::FinePruning(const FinePruningOptions& o) : options_(o) {
   o.sgd.check("fp");
 }
 
-double FinePruning::estimated_image_epochs(int64_t train_size) const {
+double FinePruning::estimated_image_epochs(int64_t train_size, int num_classes) const {
   return options_.epochs * std::round(options_.clean_fraction * static_cast<double>(train_size));
 }
 

@@ -11,7 +11,7 @@ FineTuning::FineTuning(const FineTuningOptions& o) : options_(o) {
   o.sgd.check("ft");
 }
 
-double FineTuning::estimated_image_epochs(int64_t train_size) const {
+double FineTuning::estimated_image_epochs(int64_t train_size, int num_classes) const {
   return options_.epochs * std::round(options_.clean_fraction * static_cast<double>(train_size));
 }
 

@@ -74,7 +74,7 @@ Mcr::Mcr(const McrOptions& o) : options_(o) {
   o.sgd.check("mcr");
 }
 
-double Mcr::estimated_image_epochs(int64_t train_size) const {
+double Mcr::estimated_image_epochs(int64_t train_size, int num_classes) const {
   const double n = std::round(options_.clean_fraction * static_cast<double>(train_size));
   return n * (options_.endpoint_epochs + options_.curve_epochs);
 }

@@ -28,7 +28,7 @@ Nad::Nad(const NadOptions& o) : options_(o) {
   o.sgd.check("nad");
 }
 
-double Nad::estimated_image_epochs(int64_t train_size) const {
+double Nad::estimated_image_epochs(int64_t train_size, int num_classes) const {
   // Image passes as progress counts them (a distillation step also runs the teacher forward).
   const double n = std::round(options_.clean_fraction * static_cast<double>(train_size));
   return n * (options_.teacher_epochs + options_.epochs);

@@ -47,11 +47,10 @@ NeuralCleanse::NeuralCleanse(const NeuralCleanseOptions& o) : options_(o) {
   o.sgd.check("nc");
 }
 
-double NeuralCleanse::estimated_image_epochs(int64_t train_size) const {
-  // Upper bound: every class runs all its epochs (early stopping ends sooner). The estimate gets
-  // no class count: it assumes 10 (Fashion-MNIST, CIFAR-10).
+double NeuralCleanse::estimated_image_epochs(int64_t train_size, int num_classes) const {
+  // Upper bound: every class runs all its epochs (early stopping ends sooner).
   const double n = std::round(options_.clean_fraction * static_cast<double>(train_size));
-  return n * (10.0 * options_.epochs + options_.unlearn_epochs);
+  return n * (static_cast<double>(num_classes) * options_.epochs + options_.unlearn_epochs);
 }
 
 ReversedTrigger reverse_trigger(ClassifierImpl& model, const Dataset& clean, int64_t target,

@@ -113,7 +113,7 @@ TEST(WorkEstimate, AftAndPbeProgressAddsUpToTheirEstimates) {
   a.pgd.steps = 2;
   a.clean_fraction = 0.25;
   Aft aft(a);
-  EXPECT_DOUBLE_EQ(run(aft, data.train.subset(torch::arange(100, torch::kLong))), aft.estimated_image_epochs(400));
+  EXPECT_DOUBLE_EQ(run(aft, data.train.subset(torch::arange(100, torch::kLong))), aft.estimated_image_epochs(400, 4));
   PbeOptions p;
   p.steps = 2;
   p.fractions = {0.5};
@@ -123,7 +123,7 @@ TEST(WorkEstimate, AftAndPbeProgressAddsUpToTheirEstimates) {
   p.pgd.steps = 2;
   p.initial_fraction = 0.25;
   Pbe pbe(p);
-  EXPECT_DOUBLE_EQ(run(pbe, Dataset{}), pbe.estimated_image_epochs(400));
+  EXPECT_DOUBLE_EQ(run(pbe, Dataset{}), pbe.estimated_image_epochs(400, 4));
 }
 
 // The loop's mechanics on a small synthetic set. Whether it erases a backdoor is for

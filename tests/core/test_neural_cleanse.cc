@@ -28,6 +28,12 @@ TEST(NeuralCleanse, AnomalyIndexIsTheMadScore) {
   EXPECT_NEAR(odd[4].item<float>(), 8.0 / 1.4826, 1e-4);  // deviations 1 0 0 2 8: MAD 1.4826
 }
 
+TEST(NeuralCleanse, WorkEstimateCountsEveryClass) {
+  NeuralCleanseOptions o;  // 80 epochs per class at most, then 10 unlearning epochs, on 5%
+  EXPECT_DOUBLE_EQ(NeuralCleanse(o).estimated_image_epochs(1000, 5), 50.0 * (5 * 80 + 10));
+  EXPECT_DOUBLE_EQ(NeuralCleanse(o).estimated_image_epochs(1000, 43), 50.0 * (43 * 80 + 10));
+}
+
 TEST(NeuralCleanse, RejectsBadOptions) {
   NeuralCleanseOptions o;
   o.attack_success_threshold = 1.5;
