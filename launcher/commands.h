@@ -15,13 +15,14 @@ struct RunOptions {
   std::string command_line;    // For the provenance record.
 };
 
-// Options of `pbe_dist purify`: a user's TorchScript model and data, purified by PBE or AFT.
+// Options of `pbe_dist purify`: a user's TorchScript model and data, purified by PBE (no clean data)
+// or a clean-data defense.
 struct PurifyOptions {
   std::string model;                 // TorchScript classifier (images in [0, 1] -> logits)
   std::string data;                  // Training split = the defender's (possibly poisoned) set
   std::string format = "mnist";      // mnist (IDX files) | cifar10 (binary batches)
-  std::string method = "pbe";        // pbe | aft
-  std::string clean;                 // AFT: the clean extra set (its training split), same format
+  std::string method = "pbe";        // One of purify_methods()
+  std::string clean;                 // All but PBE: the clean extra set (its training split), same format
   std::string out = "purified.pt";   // The purified model, TorchScript
   bool overwrite = false;            // Replace an existing `out`.
   std::vector<std::string> set;      // Method options, key=value (pgd.eps=0.05, fractions=[0.2,0.5,0.7])
@@ -35,6 +36,9 @@ int set_torch_threads(int requested, const World& world);
 
 // `pbe_dist run`: the whole matrix; returns the process exit code. Collective over the world.
 int run_command(const World& world, const RunOptions& options);
+// The defenses `purify` offers: every one but "none" (FP, NAD and ANP need a model of ours, with
+// layers they can see; on a TorchScript model they refuse with a one-line error).
+const std::vector<std::string>& purify_methods();
 // `pbe_dist purify`: returns the process exit code. Collective over the world; rank 0 writes the
 // model and prints the report.
 int purify_command(const World& world, const PurifyOptions& options);

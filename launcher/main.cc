@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
 
   pbe::PurifyOptions purify_options;
   auto* purify = app.add_subcommand(
-      "purify", "Purify a TorchScript model with PBE (its possibly poisoned training data) or AFT (clean data)");
+      "purify", "Purify a TorchScript model with PBE (its possibly poisoned training data) or a defense using clean data");
   purify->add_option("--model", purify_options.model, "TorchScript classifier: images in [0,1] [N,C,H,W] -> logits")
       ->required();
   purify->add_option("--data", purify_options.data, "Dataset folder; its training split is the defender's set")
@@ -66,10 +66,10 @@ int main(int argc, char** argv) {
   purify->add_option("--format", purify_options.format, "mnist (IDX files) or cifar10 (binary batches)")
       ->check(CLI::IsMember({"mnist", "cifar10"}))
       ->capture_default_str();
-  purify->add_option("--method", purify_options.method, "pbe or aft")
-      ->check(CLI::IsMember({"pbe", "aft"}))
+  purify->add_option("--method", purify_options.method, "pbe (no clean data) or a clean-data defense")
+      ->check(CLI::IsMember(pbe::purify_methods()))
       ->capture_default_str();
-  purify->add_option("--clean", purify_options.clean, "AFT: folder of clean extra data (its training split)");
+  purify->add_option("--clean", purify_options.clean, "All but PBE: folder of clean extra data (its training split)");
   purify->add_option("--out", purify_options.out, "Purified model (TorchScript)")->capture_default_str();
   purify->add_flag("--overwrite", purify_options.overwrite, "Replace an existing --out file");
   purify->add_option("--set", purify_options.set,

@@ -1,8 +1,10 @@
-// `pbe_dist purify`: PBE or AFT on a TorchScript model and data the user brings.
+// `pbe_dist purify`: PBE, or a clean-data defense, on a TorchScript model and data the user brings.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -48,13 +50,29 @@ YAML::Node method_entry(const std::string& method, const std::vector<std::string
   return root;
 }
 
+}  // namespace
+
+const std::vector<std::string>& purify_methods() {
+  static const std::vector<std::string> methods = [] {
+    std::vector<std::string> m;
+    for (const auto& name : defense_names())
+      if (name != "none") m.push_back(name);
+    return m;
+  }();
+  return methods;
+}
+
+namespace {
+
 std::shared_ptr<const Defense> make_method(const PurifyOptions& o) {
-  if (o.method != "pbe" && o.method != "aft")
-    throw ConfigError("--method: expected pbe or aft, got '" + o.method + "'");
-  if (o.method == "aft" && o.clean.empty())
-    throw ConfigError("--method aft needs clean extra data: --clean DIR");
+  const auto& methods = purify_methods();
+  if (std::find(methods.begin(), methods.end(), o.method) == methods.end())
+    throw ConfigError("--method: expected one of " + fmt::format("{}", fmt::join(methods, ", ")) + ", got '" +
+                      o.method + "'");
+  if (o.method != "pbe" && o.clean.empty())
+    throw ConfigError("--method " + o.method + " needs clean extra data: --clean DIR");
   if (o.method == "pbe" && !o.clean.empty())
-    throw ConfigError("--clean is for --method aft; PBE works from the (possibly poisoned) --data alone");
+    throw ConfigError("--clean is for the clean-data methods; PBE works from the (possibly poisoned) --data alone");
   YamlMap m(method_entry(o.method, o.set), "", kSetOrigin);
   m.require<std::string>("name");
   if (m.has("clean_fraction"))
@@ -101,7 +119,7 @@ int purify_command(const World& world, const PurifyOptions& o) {
   TrainTest data = load_split(o.data, o.format);
   Dataset clean = o.clean.empty() ? data.train.subset(torch::empty({0}, torch::kLong))
                                   : load_split(o.clean, o.format).train;
-  if (o.method == "aft" && clean.size() == 0) throw DataError(o.clean + ": the clean training split is empty");
+  if (o.method != "pbe" && clean.size() == 0) throw DataError(o.clean + ": the clean training split is empty");
   auto model = load_scripted_classifier(o.model, data.train.shape());
 
   const int threads = set_torch_threads(o.threads, world);
@@ -136,16 +154,22 @@ int purify_command(const World& world, const PurifyOptions& o) {
 
   std::cout << "purify: " << o.method << " on " << o.data << " (" << data.train.size()
             << " training images), model " << o.model << "\n";
-  if (!result.steps.empty()) {
-    const auto column = [&](const std::string& name) -> const std::vector<double>& {
-      for (const auto& [key, values] : result.steps)
-        if (key == name) return values;
-      throw std::logic_error("PBE step records lack " + name);
-    };
+  const auto column = [&](const std::string& name) -> const std::vector<double>& {
+    for (const auto& [key, values] : result.steps)
+      if (key == name) return values;
+    throw std::logic_error(o.method + " step records lack " + name);
+  };
+  if (o.method == "pbe") {
     const auto &size = column("size"), &acc = column("acc"), &secs = column("seconds");
     for (size_t k = 0; k < size.size(); ++k)
       std::cout << fmt::format("  step {}: fine-tuned on {} rows, ACC {} ({})\n", k, size[k], percent(acc[k]),
                                format_duration(secs[k]));
+  } else if (o.method == "nc") {
+    const auto &flagged = column("flagged"), &index = column("anomaly_index"), &norm = column("norm");
+    std::string found;
+    for (size_t k = 0; k < flagged.size(); ++k)
+      if (flagged[k] > 0) found += fmt::format(" {} (trigger L1 {:.1f}, anomaly index {:.2f})", k, norm[k], index[k]);
+    std::cout << "  flagged classes:" << (found.empty() ? " none (the model is left as it was)" : found) << "\n";
   }
   if (result.selected.defined())
     std::cout << "  kept " << result.selected.numel() << " of " << data.train.size()

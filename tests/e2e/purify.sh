@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `pbe_dist purify` end to end: a TorchScript model and IDX data the user brings, PBE and AFT under
-# mpirun with 2 ranks, the purified model written and loaded again, and bad input refused.
+# `pbe_dist purify` end to end: a TorchScript model and IDX data the user brings, PBE, AFT and NC
+# under mpirun with 2 ranks, the purified model written and loaded again, and bad input refused.
 # usage: purify.sh PBE_DIST MPIEXEC WRITE_PURIFY_FIXTURE
 set -uo pipefail
 PBE_DIST=$1 MPIEXEC=$2 FIXTURE=$3
@@ -40,6 +40,14 @@ has stdout "^purify: aft on"
 has stdout "ACC [0-9.]+% -> [0-9.]+% on 256 test images"
 [[ -s "$W/aft.pt" ]] || fail "AFT wrote no model"
 
+# A baseline defense on the same TorchScript model: Neural Cleanse reverses a trigger per class and
+# reports what it flagged.
+run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" --method nc --clean "$W/clean" \
+    --set epochs=2 --set unlearn_epochs=1 --out "$W/nc.pt"
+has stdout "^purify: nc on"
+has stdout "flagged classes: "
+[[ -s "$W/nc.pt" ]] || fail "NC wrote no model"
+
 # Bad input: one line naming the file and the problem, exit 2, nothing written.
 bad() {
   local pattern=$1
@@ -55,6 +63,9 @@ bad "model_5class.pt: the model maps \[2, 1, 28, 28\] images to shape \[2, 5\], 
 bad "model_rgb.pt: the model cannot take the data's images \[2, 1, 28, 28\]" --model "$W/model_rgb.pt" --data "$W/data" --out "$W/x.pt"
 bad "nodata/train-images-idx3-ubyte.gz: file not found" --model "$W/model.pt" --data "$W/nodata" --out "$W/x.pt"
 bad "--method aft needs clean extra data: --clean DIR" --model "$W/model.pt" --data "$W/data" --method aft --out "$W/x.pt"
+bad "--method nc needs clean extra data: --clean DIR" --model "$W/model.pt" --data "$W/data" --method nc --out "$W/x.pt"
+bad "fp: the model exposes no last convolutional layer to prune" --model "$W/model.pt" --data "$W/data" --method fp \
+    --clean "$W/clean" --out "$W/x.pt"
 bad "purify --set:1: pgd.epz: unknown key" --model "$W/model.pt" --data "$W/data" --set pgd.epz=0.1 --out "$W/x.pt"
 bad "pbe: fractions needs steps - 1 = 3 values, got 1" --model "$W/model.pt" --data "$W/data" --set "fractions=[0.5]" --out "$W/x.pt"
 [[ ! -e "$W/x.pt" ]] || fail "a model was written for bad input"
