@@ -93,9 +93,9 @@ DefenseResult Ibau::purify(ClassifierImpl& model, const DefenseContext& ctx) con
   const int passes = 3 + options_.fixed_point_iterations;
   DefenseResult result;
   result.steps = {{"round", {}}, {"perturbation_norm", {}}, {"fooling_rate", {}}, {"loss", {}}};
-  int64_t images = 0;
   for (int round = 0; round < options_.rounds; ++round) {
     const std::string phase = "ibau round " + std::to_string(round + 1) + "/" + std::to_string(options_.rounds);
+    int64_t images = 0;  // image passes in this round (progress counts per phase)
     // 1. The universal perturbation: one SGD pass from 0.
     auto delta = torch::zeros({1, shape.channels, shape.height, shape.width}, torch::requires_grad());
     auto stats = torch::zeros({2}, torch::kDouble);  // fooled, images (last pass)

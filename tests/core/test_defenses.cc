@@ -1,4 +1,4 @@
-// AFT and PBE: their building blocks.
+// AFT and PBE: their building blocks; every defense's work estimate.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -6,6 +6,12 @@
 
 #include "core/data/synthetic.h"
 #include "core/defenses/aft.h"
+#include "core/defenses/anp.h"
+#include "core/defenses/fine_tuning.h"
+#include "core/defenses/ibau.h"
+#include "core/defenses/mcr.h"
+#include "core/defenses/nad.h"
+#include "core/defenses/neural_cleanse.h"
 #include "core/defenses/pbe.h"
 #include "core/errors.h"
 #include "distributed/single_process_group.h"
@@ -84,9 +90,9 @@ TEST(AdversarialTransform, OnlyWhereAskedAndWithinEps) {
   EXPECT_LE((adv - x).abs().max().item<float>(), pgd.eps + 1e-6);
 }
 
-// Progress counts image passes (a PGD example of k steps is 1 + k), so AFT's and PBE's progress
-// adds up to exactly the work their estimates plan with, and a run's "done" reaches 100%.
-TEST(WorkEstimate, AftAndPbeProgressAddsUpToTheirEstimates) {
+// Progress counts image passes (a PGD example of k steps is 1 + k), per phase, so every defense's
+// progress adds up to exactly the work its estimate plans with, and a run's "done" reaches 100%.
+TEST(WorkEstimate, EveryDefensesProgressAddsUpToItsEstimate) {
   SyntheticOptions so;
   so.size = 12;
   so.train_size = 400;
@@ -124,6 +130,45 @@ TEST(WorkEstimate, AftAndPbeProgressAddsUpToTheirEstimates) {
   p.initial_fraction = 0.25;
   Pbe pbe(p);
   EXPECT_DOUBLE_EQ(run(pbe, Dataset{}), pbe.estimated_image_epochs(400, 4));
+
+  // The baselines, on a clean extra set of 25% = 100 rows (batches that divide it).
+  const Dataset clean = data.train.subset(torch::arange(100, torch::kLong));
+  FineTuningOptions f;
+  f.clean_fraction = 0.25;
+  f.epochs = 2;
+  FineTuning ft(f);
+  EXPECT_DOUBLE_EQ(run(ft, clean), ft.estimated_image_epochs(400, 4)) << "ft";
+  NadOptions n;
+  n.clean_fraction = 0.25;
+  n.teacher_epochs = 2;
+  n.epochs = 1;
+  Nad nad(n);
+  EXPECT_DOUBLE_EQ(run(nad, clean), nad.estimated_image_epochs(400, 4)) << "nad";
+  AnpOptions an;
+  an.clean_fraction = 0.25;
+  an.iterations = 6;
+  an.batch_size = 25;
+  Anp anp(an);
+  EXPECT_DOUBLE_EQ(run(anp, clean), anp.estimated_image_epochs(400, 4)) << "anp";
+  IbauOptions i;
+  i.clean_fraction = 0.25;
+  i.rounds = 2;
+  i.batch_size = 50;
+  Ibau ibau(i);
+  EXPECT_DOUBLE_EQ(run(ibau, clean), ibau.estimated_image_epochs(400, 4)) << "ibau";
+  NeuralCleanseOptions c;
+  c.clean_fraction = 0.25;
+  c.epochs = 2;
+  c.unlearn_epochs = 1;
+  c.anomaly_threshold = 0.01;  // something is flagged, so the unlearning runs
+  NeuralCleanse nc(c);
+  EXPECT_DOUBLE_EQ(run(nc, clean), nc.estimated_image_epochs(400, 4)) << "nc";
+  McrOptions r;
+  r.clean_fraction = 0.25;
+  r.endpoint_epochs = 1;
+  r.curve_epochs = 2;
+  Mcr mcr(r);
+  EXPECT_DOUBLE_EQ(run(mcr, clean), mcr.estimated_image_epochs(400, 4)) << "mcr";
 }
 
 // The loop's mechanics on a small synthetic set. Whether it erases a backdoor is for
