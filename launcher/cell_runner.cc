@@ -144,8 +144,6 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   const Dataset& test = data_.test;
   std::vector<MatrixRow> rows;
 
-  const ModelOptions model_options = this->model_options();
-
   // This cell's own attack instance: prepare() and infect() may leave state in it (an optimised
   // trigger, a trained generator) that the defenses' evaluations use.
   std::unique_ptr<Attack> attack_ptr = cell.attack->make();
@@ -181,7 +179,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
                               to_vector<float>(t32)});
     }
     if (attack.is_clean()) {
-      clean_models_[key.seed] = clone_model(*model, model_options);
+      clean_models_[key.seed] = model->replicate();
     } else if (spec_.probes.samples > 0) {
       arec.probes = run_probes(*model, attack, key.seed);
     }
@@ -232,7 +230,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
       DefenseResult result;
       BackdoorMetrics after = before;
       if (d.defense->changes_model()) {
-        Classifier purified = clone_model(*model, model_options);
+        Classifier purified = model->replicate();
         DefenseContext ctx{poisoned.data, clean_extra, spec_.training.augmentation, group_,
                            derive_seed(key.seed, "defense/" + d.id), eval_curve, progress_.callback(),
                            judge};

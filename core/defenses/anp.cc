@@ -85,13 +85,12 @@ at::Tensor NeuronMasks::coefficient_gradients() {
   return g;
 }
 
-double NeuronMasks::loss_and_backward(const at::Tensor& x, const at::Tensor& y, double scale) {
+void NeuronMasks::loss_and_backward(const at::Tensor& x, const at::Tensor& y, double scale) {
   for (auto& p : model_.parameters()) p.mutable_grad() = at::Tensor();
-  if (!x.defined() || x.size(0) == 0) return 0;
+  if (!x.defined() || x.size(0) == 0) return;
   auto loss = torch::nn::functional::cross_entropy(
       model_.forward(x), y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
   (loss * scale).backward();
-  return loss.item<double>();
 }
 
 void NeuronMasks::step(const at::Tensor& x, const at::Tensor& y, int64_t global, ProcessGroup& group, uint64_t seed) {

@@ -68,7 +68,7 @@ class NeuronMasks {
  private:
   void apply(bool perturbed);             // writes original * coefficients into the parameters
   at::Tensor coefficient_gradients();     // d loss / d (weight coef, bias coef), flat [2 * neurons]
-  double loss_and_backward(const at::Tensor& x, const at::Tensor& y, double scale);
+  void loss_and_backward(const at::Tensor& x, const at::Tensor& y, double scale);  // CE sum x scale
 
   ClassifierImpl& model_;
   AnpOptions options_;

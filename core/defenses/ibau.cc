@@ -10,25 +10,6 @@
 #include "core/training/data_parallel.h"
 
 namespace pbe {
-namespace {
-
-// Sums a list of tensors (undefined = zeros shaped like `like`) over the group through one buffer.
-std::vector<at::Tensor> allreduce_all(std::vector<at::Tensor> parts, const std::vector<at::Tensor>& like,
-                                      ProcessGroup& group) {
-  std::vector<at::Tensor> flat;
-  for (size_t i = 0; i < parts.size(); ++i)
-    flat.push_back(parts[i].defined() ? parts[i].reshape(-1) : torch::zeros({like[i].numel()}, like[i].options()));
-  auto buffer = torch::cat(flat);
-  group.allreduce(buffer);
-  int64_t at = 0;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    parts[i] = buffer.narrow(0, at, like[i].numel()).view(like[i].sizes()).clone();
-    at += like[i].numel();
-  }
-  return parts;
-}
-
-}  // namespace
 
 std::vector<at::Tensor> implicit_hypergradient(const ShareLoss& inner, const ShareLoss& outer, const at::Tensor& w,
                                                const std::vector<at::Tensor>& params, double inner_lr,
@@ -38,13 +19,13 @@ std::vector<at::Tensor> implicit_hypergradient(const ShareLoss& inner, const Sha
   std::vector<at::Tensor> both{w_};
   both.insert(both.end(), params.begin(), params.end());
   auto outer_grads = grad({outer(w_)}, both, {}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
-  const auto g_w = allreduce_all({outer_grads[0]}, {w_}, group)[0];
+  const auto g_w = allreduce_sum({outer_grads[0]}, {w_}, group)[0];
   // This rank's share of d inner / d w, kept differentiable for the Jacobian-vector products.
   auto g_inner = grad({inner(w_)}, {w_}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
   auto v = torch::zeros_like(w_);
   for (int k = 0; k < iterations; ++k) {
     auto hv = grad({g_inner}, {w_}, {v}, /*retain_graph=*/true, /*create_graph=*/false, /*allow_unused=*/true)[0];
-    hv = allreduce_all({hv}, {w_}, group)[0];
+    hv = allreduce_sum({hv}, {w_}, group)[0];
     auto next = v - inner_lr * hv + g_w;  // (d phi / d w)^T v + d outer / d w
     const bool converged = (next - v).norm().item<double>() < 1e-10;
     v = next;
@@ -57,7 +38,9 @@ std::vector<at::Tensor> implicit_hypergradient(const ShareLoss& inner, const Sha
     if (mixed[i].defined()) g = g - inner_lr * mixed[i];  // (d phi / d theta)^T v
     local.push_back(g);
   }
-  return allreduce_all(local, params, group);
+  auto sums = allreduce_sum(local, params, group);
+  for (auto& s : sums) s = s.clone();  // they become the parameters' gradients
+  return sums;
 }
 
 Ibau::Ibau(const IbauOptions& o) : options_(o) {

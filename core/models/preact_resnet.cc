@@ -44,9 +44,12 @@ PreActResNet18::PreActResNet18(const ModelOptions& o) : options_(o) {
   last_conv_mask_ = register_buffer("last_conv_mask", torch::ones({8 * w}));
 }
 
-torch::Tensor PreActResNet18::last_conv_maps(const torch::Tensor& images) {
-  auto x = stages_->forward(stem_(normalize_(images)));
+torch::Tensor PreActResNet18::final_maps(const torch::Tensor& x) {
   return torch::relu(bn_(x)) * last_conv_mask_.view({1, -1, 1, 1});
+}
+
+torch::Tensor PreActResNet18::last_conv_maps(const torch::Tensor& images) {
+  return final_maps(stages_->forward(stem_(normalize_(images))));
 }
 
 PreActResNet18::Staged PreActResNet18::forward_stages(const torch::Tensor& images) {
@@ -56,8 +59,7 @@ PreActResNet18::Staged PreActResNet18::forward_stages(const torch::Tensor& image
     x = stages_->ptr(i)->as<PreActBlockImpl>()->forward(x);
     if (i >= 2 && i % 2 == 1) s.stages.push_back(x);  // the end of stages 2, 3 and 4
   }
-  auto maps = torch::relu(bn_(x)) * last_conv_mask_.view({1, -1, 1, 1});
-  s.logits = head(torch::adaptive_avg_pool2d(maps, {1, 1}).flatten(1));
+  s.logits = head(torch::adaptive_avg_pool2d(final_maps(x), {1, 1}).flatten(1));
   return s;
 }
 

@@ -37,6 +37,7 @@ class PreActResNet18 final : public ClassifierImpl {
   std::shared_ptr<ClassifierImpl> replicate() override;
 
  private:
+  torch::Tensor final_maps(const torch::Tensor& last_stage);  // final BN, ReLU, channel mask
   ModelOptions options_;
   Normalize normalize_{nullptr};
   torch::nn::Conv2d stem_{nullptr};

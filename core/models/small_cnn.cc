@@ -34,24 +34,28 @@ SmallCnn::SmallCnn(const ModelOptions& o) : options_(o) {
   }
 }
 
-SmallCnn::Staged SmallCnn::forward_stages(const torch::Tensor& images) {
-  Staged s;
-  s.stages.push_back(torch::relu(conv2_(torch::relu(conv1_(normalize_(images))))));
-  s.stages.push_back(torch::relu(conv3_(torch::max_pool2d(s.stages.back(), 2))));
-  s.stages.push_back(torch::relu(conv4_(s.stages.back())) * last_conv_mask_.view({1, -1, 1, 1}));
-  s.logits = head(torch::relu(fc_(torch::max_pool2d(s.stages.back(), 2).flatten(1))));
+std::vector<torch::Tensor> SmallCnn::conv_stages(const torch::Tensor& images) {
+  std::vector<torch::Tensor> s;
+  s.push_back(torch::relu(conv2_(torch::relu(conv1_(normalize_(images))))));
+  s.push_back(torch::relu(conv3_(torch::max_pool2d(s.back(), 2))));
+  s.push_back(torch::relu(conv4_(s.back())) * last_conv_mask_.view({1, -1, 1, 1}));
   return s;
 }
 
-torch::Tensor SmallCnn::last_conv_maps(const torch::Tensor& images) {
-  auto x = torch::max_pool2d(torch::relu(conv2_(torch::relu(conv1_(normalize_(images))))), 2);
-  return torch::relu(conv4_(torch::relu(conv3_(x)))) * last_conv_mask_.view({1, -1, 1, 1});
+torch::Tensor SmallCnn::pooled_features(const torch::Tensor& maps) {
+  return torch::relu(fc_(torch::max_pool2d(maps, 2).flatten(1)));
 }
 
-torch::Tensor SmallCnn::features(const torch::Tensor& images) {
-  auto x = torch::max_pool2d(last_conv_maps(images), 2);
-  return torch::relu(fc_(x.flatten(1)));
+SmallCnn::Staged SmallCnn::forward_stages(const torch::Tensor& images) {
+  Staged s;
+  s.stages = conv_stages(images);
+  s.logits = head(pooled_features(s.stages.back()));
+  return s;
 }
+
+torch::Tensor SmallCnn::last_conv_maps(const torch::Tensor& images) { return conv_stages(images).back(); }
+
+torch::Tensor SmallCnn::features(const torch::Tensor& images) { return pooled_features(last_conv_maps(images)); }
 
 std::shared_ptr<ClassifierImpl> SmallCnn::replicate() { return clone_model(*this, options_); }
 

@@ -21,6 +21,9 @@ class SmallCnn final : public ClassifierImpl {
   std::shared_ptr<ClassifierImpl> replicate() override;
 
  private:
+  // conv1-2 (block 1), conv3, conv4 masked: the three stages; the last is last_conv_maps().
+  std::vector<torch::Tensor> conv_stages(const torch::Tensor& images);
+  torch::Tensor pooled_features(const torch::Tensor& last_maps);  // pool, FC-128, ReLU
   ModelOptions options_;
   Normalize normalize_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, conv4_{nullptr};

@@ -34,25 +34,32 @@ void broadcast_model(torch::nn::Module& model, ProcessGroup& group) {
   }
 }
 
+std::vector<at::Tensor> allreduce_sum(const std::vector<at::Tensor>& parts, const std::vector<at::Tensor>& like,
+                                      ProcessGroup& group) {
+  std::vector<torch::Tensor> views;
+  views.reserve(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i)
+    views.push_back(parts[i].defined() ? parts[i].reshape(-1) : torch::zeros({like[i].numel()}, like[i].options()));
+  auto flat = torch::cat(views);
+  group.allreduce(flat, ReduceOp::kSum);
+  std::vector<at::Tensor> sums;
+  int64_t offset = 0;
+  for (const auto& t : like) {
+    sums.push_back(flat.narrow(0, offset, t.numel()).view_as(t));
+    offset += t.numel();
+  }
+  return sums;
+}
+
 void allreduce_gradients(torch::nn::Module& model, ProcessGroup& group) {
   if (group.size() == 1) return;
   auto params = model.parameters();
-  std::vector<torch::Tensor> views;
-  views.reserve(params.size());
-  for (auto& p : params) {
-    views.push_back(p.grad().defined() ? p.grad().reshape(-1) : torch::zeros({p.numel()}, p.options()));
-  }
-  auto flat = torch::cat(views);
-  group.allreduce(flat, ReduceOp::kSum);
-  int64_t offset = 0;
-  for (auto& p : params) {
-    auto g = flat.narrow(0, offset, p.numel()).view_as(p);
-    if (p.grad().defined()) {
-      p.mutable_grad().copy_(g);
-    } else {
-      p.mutable_grad() = g.clone();
-    }
-    offset += p.numel();
+  std::vector<at::Tensor> grads;
+  for (auto& p : params) grads.push_back(p.grad());
+  const auto sums = allreduce_sum(grads, params, group);
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i].grad().defined()) params[i].mutable_grad().copy_(sums[i]);
+    else params[i].mutable_grad() = sums[i].clone();
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "distributed/process_group.h"
 
@@ -14,8 +15,14 @@ std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size);
 // Every rank starts from rank 0's parameters and buffers.
 void broadcast_model(torch::nn::Module& model, ProcessGroup& group);
 
-// Sums every parameter's gradient over the group through one flat buffer (a missing gradient
-// counts as zero). Callers scale their local loss so that the sum is the global mean.
+// Sums tensors over the group through one flat buffer: part i (undefined = zeros shaped like
+// like[i]) comes back summed, shaped like like[i], as a view of that buffer (clone() it to keep
+// it as a gradient: optimisers detach gradients in place).
+std::vector<at::Tensor> allreduce_sum(const std::vector<at::Tensor>& parts, const std::vector<at::Tensor>& like,
+                                      ProcessGroup& group);
+
+// Sums every parameter's gradient over the group (allreduce_sum; a missing gradient counts as
+// zero). Callers scale their local loss so that the sum is the global mean.
 void allreduce_gradients(torch::nn::Module& model, ProcessGroup& group);
 
 }  // namespace pbe

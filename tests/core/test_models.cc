@@ -132,4 +132,26 @@ TEST(Augmentation, ReleaseCropsSomeImagesAndRotatesAboutTheCentre) {
   EXPECT_TRUE(apply_augmentation(x, aug, none).equal(x));
 }
 
+TEST(Models, ReplicateCopiesWeightsModeAndStagesIndependently) {
+  for (const char* name : {"small-cnn", "preact-resnet18"}) {
+    ModelOptions m;
+    m.name = name;
+    m.image_size = 12;
+    m.num_classes = 4;
+    m.width = 4;
+    torch::manual_seed(2);
+    Classifier model = make_model(m);
+    model->eval();
+    Classifier copy = model->replicate();
+    EXPECT_FALSE(copy->is_training());
+    auto x = torch::rand({3, 1, 12, 12});
+    auto staged = copy->forward_stages(x);
+    EXPECT_TRUE(torch::allclose(staged.logits, model->forward(x), 1e-5, 1e-6)) << name;
+    EXPECT_EQ(staged.stages.size(), 3u) << name;
+    torch::NoGradGuard no_grad;
+    copy->parameters()[0].add_(1.0f);
+    EXPECT_FALSE(torch::equal(copy->parameters()[0], model->parameters()[0])) << "storage is not shared";
+  }
+}
+
 }  // namespace
