@@ -223,6 +223,14 @@ TEST(SpecParser, DuplicateIdsAndSeeds) {
             "spec.yaml:23: seeds: duplicate seed");
 }
 
+TEST(SpecParser, RanksPerCell) {
+  EXPECT_EQ(parse_spec_text(kValid, "spec.yaml").ranks_per_cell, 0);
+  EXPECT_EQ(parse_spec_text(replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\nranks_per_cell: 2\n"), "spec.yaml")
+                .ranks_per_cell, 2);
+  EXPECT_EQ(error_of(replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\nranks_per_cell: -1\n")),
+            "spec.yaml:24: ranks_per_cell: must be >= 0 (0 = all ranks)");
+}
+
 TEST(SpecParser, CurveTestSamples) {
   EXPECT_EQ(parse_spec_text(kValid, "spec.yaml").curve_test_samples, 2000);
   EXPECT_EQ(parse_spec_text(replace(kValid, "  lr: 0.05\n", "  lr: 0.05\n  curve_test_samples: 0\n"),
