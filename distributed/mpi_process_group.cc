@@ -30,14 +30,18 @@ MPI_Op mpi_op(ReduceOp op) {
   return MPI_SUM;
 }
 
-void check_cpu_contiguous(const at::Tensor& t, const char* op) {
-  if (!t.device().is_cpu() || !t.is_contiguous()) {
-    throw DistributedError(std::string("Backend mpi ") + op +
-                           " needs a contiguous CPU tensor (got " + t.device().str() + ")");
-  }
+void check_contiguous(const at::Tensor& t, const char* op) {
+  if (!t.is_contiguous()) throw DistributedError(std::string("Backend mpi ") + op + " needs a contiguous tensor");
   if (t.numel() > std::numeric_limits<int>::max()) {
     throw DistributedError(std::string("Backend mpi ") + op + ": tensor too large for one MPI call");
   }
+}
+
+// MPI reads host memory: a tensor on another device (a GPU) goes through a host copy.
+at::Tensor on_host(const at::Tensor& t) { return t.device().is_cpu() ? t : t.cpu(); }
+
+void copy_back(at::Tensor& tensor, const at::Tensor& host) {
+  if (!tensor.device().is_cpu()) tensor.copy_(host);
 }
 
 }  // namespace
@@ -55,26 +59,29 @@ MpiProcessGroup::~MpiProcessGroup() {
 }
 
 void MpiProcessGroup::allreduce(at::Tensor& tensor, ReduceOp op) {
-  check_cpu_contiguous(tensor, "allreduce");
-  PBE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), static_cast<int>(tensor.numel()),
-                              mpi_type(tensor), mpi_op(op), comm_));
+  check_contiguous(tensor, "allreduce");
+  at::Tensor host = on_host(tensor);
+  PBE_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, host.data_ptr(), static_cast<int>(host.numel()),
+                              mpi_type(host), mpi_op(op), comm_));
+  copy_back(tensor, host);
 }
 
 void MpiProcessGroup::broadcast(at::Tensor& tensor, int root) {
-  check_cpu_contiguous(tensor, "broadcast");
-  PBE_MPI_CHECK(MPI_Bcast(tensor.data_ptr(), static_cast<int>(tensor.numel()), mpi_type(tensor),
-                          root, comm_));
+  check_contiguous(tensor, "broadcast");
+  at::Tensor host = on_host(tensor);
+  PBE_MPI_CHECK(MPI_Bcast(host.data_ptr(), static_cast<int>(host.numel()), mpi_type(host), root, comm_));
+  copy_back(tensor, host);
 }
 
 at::Tensor MpiProcessGroup::allgather(const at::Tensor& tensor) {
-  check_cpu_contiguous(tensor, "allgather");
+  check_contiguous(tensor, "allgather");
+  const at::Tensor host = on_host(tensor);
   std::vector<int64_t> shape{size_};
-  for (auto d : tensor.sizes()) shape.push_back(d);
-  at::Tensor out = at::empty(shape, tensor.options());
-  PBE_MPI_CHECK(MPI_Allgather(tensor.data_ptr(), static_cast<int>(tensor.numel()),
-                              mpi_type(tensor), out.data_ptr(), static_cast<int>(tensor.numel()),
-                              mpi_type(tensor), comm_));
-  return out;
+  for (auto d : host.sizes()) shape.push_back(d);
+  at::Tensor out = at::empty(shape, host.options());
+  PBE_MPI_CHECK(MPI_Allgather(host.data_ptr(), static_cast<int>(host.numel()), mpi_type(host), out.data_ptr(),
+                              static_cast<int>(host.numel()), mpi_type(host), comm_));
+  return out.to(tensor.device());
 }
 
 void MpiProcessGroup::barrier() { PBE_MPI_CHECK(MPI_Barrier(comm_)); }

@@ -5,8 +5,9 @@
 
 namespace pbe {
 
-// ProcessGroup over an MPI communicator, for CPU tensors. The communicator is duplicated so
-// our collectives never interleave with other traffic. Call from one thread at a time.
+// ProcessGroup over an MPI communicator, for CPU tensors (GPU tensors go through a host copy).
+// The communicator is duplicated so our collectives never interleave with other traffic. Call
+// from one thread at a time.
 class MpiProcessGroup final : public ProcessGroup {
  public:
   explicit MpiProcessGroup(MPI_Comm comm);

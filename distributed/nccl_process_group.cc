@@ -74,26 +74,28 @@ class NcclProcessGroup final : public ProcessGroup {
   int size() const override { return size_; }
   std::string backend_name() const override { return "nccl"; }
 
-  void allreduce(at::Tensor& t, ReduceOp op) override {
-    check_tensor(t, "allreduce");
+  void allreduce(at::Tensor& tensor, ReduceOp op) override {
+    at::Tensor t = on_device(tensor, "allreduce");
     run([&] { return ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t), nccl_op(op), comm_, stream_); },
         "ncclAllReduce");
+    if (!tensor.is_cuda()) tensor.copy_(t);
   }
 
-  void broadcast(at::Tensor& t, int root) override {
-    check_tensor(t, "broadcast");
+  void broadcast(at::Tensor& tensor, int root) override {
+    at::Tensor t = on_device(tensor, "broadcast");
     run([&] { return ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t), root, comm_, stream_); },
         "ncclBroadcast");
+    if (!tensor.is_cuda()) tensor.copy_(t);
   }
 
-  at::Tensor allgather(const at::Tensor& t) override {
-    check_tensor(t, "allgather");
+  at::Tensor allgather(const at::Tensor& tensor) override {
+    const at::Tensor t = on_device(tensor, "allgather");
     std::vector<int64_t> shape{size_};
     shape.insert(shape.end(), t.sizes().begin(), t.sizes().end());
     at::Tensor out = at::empty(shape, t.options());
     run([&] { return ncclAllGather(t.data_ptr(), out.data_ptr(), t.numel(), nccl_type(t), comm_, stream_); },
         "ncclAllGather");
-    return out;
+    return out.to(tensor.device());
   }
 
   void barrier() override {
@@ -103,10 +105,15 @@ class NcclProcessGroup final : public ProcessGroup {
   }
 
  private:
-  void check_tensor(const at::Tensor& t, const char* op) const {
-    if (!t.is_cuda() || t.get_device() != device_ || !t.is_contiguous())
-      throw DistributedError(std::string("backend nccl ") + op + " needs a contiguous tensor on cuda:" +
-                             std::to_string(device_) + " (got " + t.device().str() + ")");
+  // The tensor the collective runs on: `t` itself on this rank's GPU; a GPU copy of a CPU tensor
+  // (small bookkeeping: counts, losses), which the caller copies back.
+  at::Tensor on_device(const at::Tensor& t, const char* op) const {
+    if (!t.is_contiguous()) throw DistributedError(std::string("backend nccl ") + op + " needs a contiguous tensor");
+    if (t.is_cpu()) return t.to(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device_)));
+    if (!t.is_cuda() || t.get_device() != device_)
+      throw DistributedError(std::string("backend nccl ") + op + " needs a tensor on cuda:" + std::to_string(device_) +
+                             " or the CPU (got " + t.device().str() + ")");
+    return t;
   }
 
   // One collective on the group's stream, after the default stream's queued work and before its
@@ -162,13 +169,6 @@ std::unique_ptr<ProcessGroup> make_nccl_process_group(MPI_Comm comm, int device)
   return std::make_unique<NcclProcessGroup>(comm, device);
 }
 
-int local_cuda_device(int local_rank, int local_size) {
-  int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) return -1;
-  if (local_size > devices)
-    throw DistributedError("backend nccl: " + std::to_string(local_size) + " ranks on this host but " +
-                           std::to_string(devices) + " GPUs (one rank per GPU)");
-  return local_rank;
-}
+bool nccl_compiled_in() { return true; }
 
 }  // namespace pbe

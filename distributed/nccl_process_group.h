@@ -1,5 +1,5 @@
 #pragma once
-// The NCCL backend of ProcessGroup, for CUDA tensors. Compiled in only when the build finds CUDA
+// The NCCL backend of ProcessGroup, for CUDA tensors (CPU tensors go through a GPU copy). Compiled in only when the build finds CUDA
 // and NCCL (-DPBE_WITH_NCCL=ON, the `cuda` preset); otherwise make_nccl_process_group() says so.
 #include <mpi.h>
 
@@ -17,8 +17,7 @@ namespace pbe {
 // DistributedError when NCCL is not compiled in or `device` does not exist.
 std::unique_ptr<ProcessGroup> make_nccl_process_group(MPI_Comm comm, int device);
 
-// The GPU a rank of the host uses: its local rank; -1 without CUDA. DistributedError when the
-// host runs more ranks than it has GPUs (NCCL refuses two ranks on one device).
-int local_cuda_device(int local_rank, int local_size);
+// Whether this build has the NCCL backend.
+bool nccl_compiled_in();
 
 }  // namespace pbe

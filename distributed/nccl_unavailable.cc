@@ -8,6 +8,6 @@ std::unique_ptr<ProcessGroup> make_nccl_process_group(MPI_Comm, int) {
   throw DistributedError("backend nccl: this pbe_dist was built without NCCL (configure with the cuda preset)");
 }
 
-int local_cuda_device(int, int) { return -1; }
+bool nccl_compiled_in() { return false; }
 
 }  // namespace pbe

@@ -1,6 +1,6 @@
 #pragma once
 // The only view of collectives that core/ has: a c10d-style process group.
-// Backends (single-process, MPI; NCCL later) live behind it and are chosen at run time.
+// Backends (single-process, MPI, NCCL) live behind it and are chosen at run time.
 #include <ATen/core/Tensor.h>
 
 #include <string>
@@ -10,7 +10,9 @@ namespace pbe {
 enum class ReduceOp { kSum, kMax, kMin };
 
 // Every collective is called by every rank of the group, in the same order, with tensors
-// of the same shape and dtype (REQUIRES). Tensors must be contiguous.
+// of the same shape and dtype (REQUIRES). Tensors must be contiguous; they may be on the CPU or
+// on the rank's GPU whatever the backend (a backend copies what it cannot reach), and results
+// come back on the tensor's device.
 class ProcessGroup {
  public:
   virtual ~ProcessGroup() = default;

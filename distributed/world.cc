@@ -1,9 +1,12 @@
 #include "distributed/world.h"
 
+#include <torch/cuda.h>
+
 #include <cstdlib>
 
 #include "distributed/mpi_check.h"
 #include "distributed/mpi_process_group.h"
+#include "distributed/nccl_process_group.h"
 #include "distributed/single_process_group.h"
 
 namespace pbe {
@@ -63,20 +66,46 @@ std::string World::mpi_library_version() {
   return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
-std::unique_ptr<ProcessGroup> World::make_process_group() const {
-  if (size_ == 1) return std::make_unique<SingleProcessGroup>();
-  return std::make_unique<MpiProcessGroup>(MPI_COMM_WORLD);
+int World::local_gpu() const {
+  const int visible = static_cast<int>(torch::cuda::device_count());
+  if (visible == 0) return -1;
+  if (visible >= local_size_) return local_rank_;
+  if (visible == 1) return 0;
+  throw DistributedError(std::to_string(local_size_) + " ranks on this host but it shows " + std::to_string(visible) +
+                         " GPUs (one rank per GPU)");
 }
 
-std::unique_ptr<ProcessGroup> World::make_group(int group_size) const {
+namespace {
+
+std::unique_ptr<ProcessGroup> make_backend(MPI_Comm comm, Backend backend, int gpu) {
+  if (backend == Backend::kNccl) {
+    if (gpu < 0) throw DistributedError("backend nccl: no GPU visible to this rank");
+    return make_nccl_process_group(comm, gpu);
+  }
+  return std::make_unique<MpiProcessGroup>(comm);  // duplicates it
+}
+
+}  // namespace
+
+std::unique_ptr<ProcessGroup> World::make_process_group(Backend backend) const {
+  if (size_ == 1) return std::make_unique<SingleProcessGroup>();
+  return make_backend(MPI_COMM_WORLD, backend, backend == Backend::kNccl ? local_gpu() : -1);
+}
+
+std::unique_ptr<ProcessGroup> World::make_group(int group_size, Backend backend) const {
   if (group_size < 1 || size_ % group_size != 0)
     throw DistributedError("a group size of " + std::to_string(group_size) + " does not divide " + std::to_string(size_) +
                            " ranks");
   MPI_Comm comm;
   PBE_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, rank_ / group_size, rank_, &comm));
   std::unique_ptr<ProcessGroup> group;
-  if (group_size == 1) group = std::make_unique<SingleProcessGroup>();
-  else group = std::make_unique<MpiProcessGroup>(comm);  // duplicates it
+  try {
+    if (group_size == 1) group = std::make_unique<SingleProcessGroup>();
+    else group = make_backend(comm, backend, backend == Backend::kNccl ? local_gpu() : -1);
+  } catch (...) {
+    MPI_Comm_free(&comm);
+    throw;
+  }
   PBE_MPI_CHECK(MPI_Comm_free(&comm));
   return group;
 }

@@ -9,6 +9,8 @@
 
 namespace pbe {
 
+enum class Backend { kMpi, kNccl };
+
 // MPI's lifetime (RAII) and where this process stands in the job. Works under mpirun/srun and as
 // an MPI singleton (plain `pbe_dist ...`). Exactly one World per process, created first in main().
 class World {
@@ -30,11 +32,17 @@ class World {
   // MPI library version string.
   static std::string mpi_library_version();
 
-  // A process group over the whole world: single-process for one rank, MPI otherwise.
-  std::unique_ptr<ProcessGroup> make_process_group() const;
+  // The GPU this rank uses: its local rank among the GPUs the host shows it, or GPU 0 when it is
+  // shown exactly one (a launcher that gives each rank its own, e.g. srun --gpus-per-task=1).
+  // -1 when it sees no GPU. DistributedError when the host runs more ranks than it shows GPUs
+  // (NCCL refuses two ranks on one device).
+  int local_gpu() const;
+  // A process group over the whole world: single-process for one rank; otherwise the backend's
+  // (NCCL on local_gpu()).
+  std::unique_ptr<ProcessGroup> make_process_group(Backend backend = Backend::kMpi) const;
   // The world cut into consecutive groups of `group_size` ranks (which must divide the world
   // size): this rank's group, ranks ordered as in the world. Collective.
-  std::unique_ptr<ProcessGroup> make_group(int group_size) const;
+  std::unique_ptr<ProcessGroup> make_group(int group_size, Backend backend = Backend::kMpi) const;
 
   // Ends every rank of the job (MPI_Abort); used when one rank fails so no rank hangs.
   [[noreturn]] void abort(int exit_code) const;

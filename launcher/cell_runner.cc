@@ -37,7 +37,7 @@ Columns to_columns(const TrainCurve& curve) {
 
 template <class T>
 std::vector<T> to_vector(const torch::Tensor& t) {
-  auto c = t.contiguous();
+  auto c = t.cpu().contiguous();
   return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
 }
 
@@ -57,9 +57,9 @@ MatrixRow make_row(const CellKey& key, const std::string& defense, Status status
 
 }  // namespace
 
-CellRunner::CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group,
+CellRunner::CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group, torch::Device device,
                        ResultStore* store, ProgressReporter& progress)
-    : spec_(spec), data_(data), group_(group), store_(store), progress_(progress) {
+    : spec_(spec), data_(data), group_(group), device_(device), store_(store), progress_(progress) {
   curve_test_ = seeded_subset(data.test, spec.curve_test_samples, derive_seed(0, "curve"));
 }
 
@@ -110,6 +110,8 @@ ModelOptions CellRunner::model_options() const {
   auto info = dataset_info(spec_.dataset.name, o.in_channels);
   o.mean = info.mean;
   o.std = info.std;
+  o.device = device_;
+  o.channels_last = spec_.channels_last;
   return o;
 }
 

@@ -15,12 +15,12 @@
 namespace pbe {
 
 // Runs one cell on a process group: poison, train the infected model (data-parallel), evaluate,
-// then each defense on a copy of it. Every rank of the group calls run() together; only the rank
+// then each defense on a copy of it. Models live on `device`; data and records on the CPU. Every rank of the group calls run() together; only the rank
 // holding `store` (non-null) writes. A RunError (e.g. divergence) marks the unit failed and the
 // cell goes on; other exceptions propagate.
 class CellRunner {
  public:
-  CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group,
+  CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group, torch::Device device,
              ResultStore* store, ProgressReporter& progress);
   std::vector<MatrixRow> run(const Cell& cell);
 
@@ -36,6 +36,7 @@ class CellRunner {
   const ExperimentSpec& spec_;
   const TrainTest& data_;
   ProcessGroup& group_;
+  torch::Device device_;  // Where this rank's models compute.
   ResultStore* store_;
   ProgressReporter& progress_;
   Dataset curve_test_;  // The fixed test subset the per-epoch curves evaluate on.

@@ -16,6 +16,9 @@
 
 #include "analysis/matrix_table.h"
 #include "core/errors.h"
+#include "core/models/autocast.h"
+#include "distributed/distributed_error.h"
+#include "distributed/nccl_process_group.h"
 #include "launcher/cell_runner.h"
 #include "launcher/logging.h"
 #include "launcher/plan.h"
@@ -42,7 +45,8 @@ ExperimentSpec load_spec(const RunOptions& o) {
   return spec;
 }
 
-Provenance make_provenance(const World& world, const RunOptions& o, int threads) {
+Provenance make_provenance(const World& world, const RunOptions& o, const ExperimentSpec& spec, int threads,
+                           torch::Device device, const ProcessGroup& group) {
   Provenance p;
   p.version = PBE_VERSION;
   p.git_revision = PBE_GIT_REVISION;
@@ -54,9 +58,46 @@ Provenance make_provenance(const World& world, const RunOptions& o, int threads)
                  {"mpi", World::mpi_library_version()},
                  {"hdf5", h5::library_version()},
                  {"spdlog", std::to_string(SPDLOG_VER_MAJOR) + "." + std::to_string(SPDLOG_VER_MINOR) +
-                                "." + std::to_string(SPDLOG_VER_PATCH)},
-                 {"threads_per_rank", std::to_string(threads)}};
+                                "." + std::to_string(SPDLOG_VER_PATCH)}};
+  p.compute = {{"device", device.str()},
+               {"backend", group.backend_name()},
+               {"precision", spec.precision},
+               {"channels_last", spec.channels_last ? "true" : "false"},
+               {"threads_per_rank", std::to_string(threads)}};
   return p;
+}
+
+// Every rank learns whether any rank failed a step; the lowest failing rank prints its error (once
+// for the job). Collective over `everyone`.
+bool all_succeeded(ProcessGroup& everyone, int rank, const std::string& error) {
+  constexpr int kNone = std::numeric_limits<int>::max();
+  auto first = torch::tensor({error.empty() ? kNone : rank}, torch::kInt);
+  everyone.allreduce(first, ReduceOp::kMin);
+  if (first.item<int>() == rank) std::cerr << "pbe_dist: error: " << error << std::endl;
+  return first.item<int>() == kNone;
+}
+
+// This rank's device: the CPU, or for `device: cuda` its GPU (World::local_gpu()).
+torch::Device rank_device(const ExperimentSpec& spec, const World& world) {
+  if (spec.device == "cpu") return torch::kCPU;
+  int gpu = -1;
+  try {
+    gpu = world.local_gpu();
+  } catch (const DistributedError& e) {
+    throw ConfigError(spec.file + ": device cuda: " + e.what());
+  }
+  if (gpu < 0)
+    throw ConfigError(spec.file + ": device cuda: rank " + std::to_string(world.rank()) +
+                      " sees no CUDA GPU (or this pbe_dist's LibTorch has no CUDA)");
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(gpu)};
+}
+
+// The cell groups' collectives: NCCL for `backend: nccl`, and for `auto` on GPUs when built in.
+Backend cell_backend(const ExperimentSpec& spec) {
+  if (spec.backend == "nccl" && !nccl_compiled_in())
+    throw ConfigError(spec.file + ": backend nccl: this pbe_dist was built without NCCL (the cuda preset has it)");
+  const bool nccl = spec.backend == "nccl" || (spec.backend == "auto" && spec.device == "cuda" && nccl_compiled_in());
+  return nccl ? Backend::kNccl : Backend::kMpi;
 }
 
 }  // namespace
@@ -129,18 +170,33 @@ int run_command(const World& world, const RunOptions& o) {
   const int per_cell = ranks_per_cell(spec, world);
   const int groups = world.size() / per_cell;
   const int threads = set_torch_threads(spec.threads, world);
-  auto everyone = world.make_process_group();
-  auto own_group = groups > 1 ? world.make_group(per_cell) : nullptr;
-  ProcessGroup& group = own_group ? *own_group : *everyone;  // the ranks of this rank's cells
-  Provenance provenance = make_provenance(world, o, threads);  // collective: gathers hostnames
+  auto everyone = world.make_process_group();  // MPI: flags, counts and the end of the run
+  torch::Device device = torch::kCPU;
+  Backend backend = Backend::kMpi;
+  std::string setup_error;
+  try {
+    device = rank_device(spec, world);
+    backend = cell_backend(spec);
+  } catch (const ConfigError& e) {
+    setup_error = e.what();
+  }
+  if (!all_succeeded(*everyone, world.rank(), setup_error)) return 2;
+  auto own_group = world.make_group(per_cell, backend);
+  ProcessGroup& group = *own_group;  // the ranks of this rank's cells
+  // Every pass of every cell on this rank under bf16 autocast, if asked for.
+  BFloat16Autocast autocast(device.type(), spec.precision == "bf16");
+  // Collective: gathers hostnames.
+  Provenance provenance = make_provenance(world, o, spec, threads, device, group);
 
   TrainTest data = load_dataset(spec.dataset);
   data.train.validate(spec.dataset.name + " training set");
   data.test.validate(spec.dataset.name + " test set");
   Plan plan = make_plan(spec, data.train.size(), data.train.num_classes);
-  spdlog::info("{}: {} cells on {} rank(s) in {} group(s), {} thread(s) each; {} training / {} test images -> {}",
-               spec.file, plan.cells.size(), world.size(), groups, threads, data.train.size(),
-               data.test.size(), spec.output);
+  spdlog::info("{}: {} cells on {} rank(s) in {} group(s), {} thread(s) each, {} ({}, {}{}); {} training / {} test "
+               "images -> {}",
+               spec.file, plan.cells.size(), world.size(), groups, threads, device.str(), group.backend_name(),
+               spec.precision, spec.channels_last ? ", channels_last" : "", data.train.size(), data.test.size(),
+               spec.output);
 
   // Rank 0 owns the results file; every rank learns whether it could be created. With several
   // groups, each group's first rank writes its cells to a part file that rank 0 merges at the end.
@@ -157,10 +213,7 @@ int run_command(const World& world, const RunOptions& o) {
   } catch (const StorageError& e) {
     store_error = e.what();
   }
-  auto ok = torch::tensor({store_error.empty() ? 1 : 0}, torch::kInt);
-  everyone->allreduce(ok, ReduceOp::kMin);
-  if (ok.item<int>() == 0) {
-    if (!store_error.empty()) std::cerr << "pbe_dist: error: " << store_error << "\n";
+  if (!all_succeeded(*everyone, world.rank(), store_error)) {
     if (part) {
       const std::string path = part->path();
       part.reset();
@@ -172,7 +225,7 @@ int run_command(const World& world, const RunOptions& o) {
   // Each group's first rank reports its group's progress (its log lines carry its rank).
   if (group.rank() == 0) log_at_requested_level();
   ProgressReporter progress(group.rank() == 0, plan.total_image_epochs() / groups);
-  CellRunner runner(spec, data, group, groups > 1 ? part.get() : store.get(), progress);
+  CellRunner runner(spec, data, group, device, groups > 1 ? part.get() : store.get(), progress);
   auto counts = torch::zeros({2}, torch::kLong);  // rows, failed rows of this rank's cells
   auto run = [&](const Cell& cell) {
     progress.start_cell(cell, static_cast<int>(plan.cells.size()));

@@ -37,6 +37,13 @@ struct ExperimentSpec {
   // Ranks that work on one cell together; the world splits into groups of this size, each taking
   // the next cell as it finishes. 0 = all ranks form one group. Must divide the rank count.
   int ranks_per_cell = 0;
+  // Where each rank computes: "cpu", or "cuda" (GPU local_rank of its host; World::local_gpu()).
+  std::string device = "cpu";
+  // Collectives: "auto" (nccl on cuda when built in, mpi otherwise), "mpi" or "nccl" (cuda only).
+  std::string backend = "auto";
+  // "fp32", or "bf16": every pass runs under bf16 autocast on the device (weights stay float32).
+  std::string precision = "fp32";
+  bool channels_last = false;  // Convolution weights laid out NHWC (GPU tensor cores).
   DatasetOptions dataset;
   std::string model = "small-cnn";
   int model_width = 0;  // 0 = the model's default

@@ -123,6 +123,16 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
   if (spec.threads < 0) top.fail(top.node("threads"), "threads", "must be >= 0 (0 = automatic)");
   spec.ranks_per_cell = top.get("ranks_per_cell", spec.ranks_per_cell);
   if (spec.ranks_per_cell < 0) top.fail(top.node("ranks_per_cell"), "ranks_per_cell", "must be >= 0 (0 = all ranks)");
+  auto one_of = [&](const std::string& key, std::string& value, const std::vector<std::string>& allowed) {
+    value = top.get(key, value);
+    if (!known(allowed, value)) top.fail(top.node(key), key, "unknown value '" + value + "' (known: " + join(allowed) + ")");
+  };
+  one_of("device", spec.device, {"cpu", "cuda"});
+  one_of("backend", spec.backend, {"auto", "mpi", "nccl"});
+  one_of("precision", spec.precision, {"fp32", "bf16"});
+  spec.channels_last = top.get("channels_last", spec.channels_last);
+  if (spec.backend == "nccl" && spec.device != "cuda")
+    top.fail(top.node("backend"), "backend", "nccl needs device: cuda");
   parse_dataset(top.map("dataset"), spec);
   {
     auto m = top.map("model");

@@ -31,6 +31,7 @@ struct Provenance {
   int ranks = 1;
   std::vector<std::string> hosts;  // one per rank
   NamedStrings libraries;          // name -> version
+  NamedStrings compute;            // device, backend, precision, channels_last, threads_per_rank
   std::string start_time;          // ISO 8601 UTC
 };
 

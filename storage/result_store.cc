@@ -60,6 +60,8 @@ void ResultStore::write_provenance(const Provenance& p) {
   h5::write_attr(g, "end_time", std::string(), path_);
   h5::Handle libs = h5::open_or_create_group(g, "libraries", path_);
   for (const auto& [name, version] : p.libraries) h5::write_attr(libs, name, version, path_);
+  h5::Handle compute = h5::open_or_create_group(g, "compute", path_);
+  for (const auto& [name, value] : p.compute) h5::write_attr(compute, name, value, path_);
   flush();
 }
 

@@ -19,12 +19,14 @@ at::Tensor project(const at::Tensor& delta, const PgdOptions& o) {
   return delta * (o.eps / l2_norm(delta)).clamp_max(1.0);
 }
 
+// Drawn on the CPU (the same numbers on every device), returned on x's device.
 at::Tensor random_start(const at::Tensor& x, const PgdOptions& o, uint64_t seed) {
   auto gen = at::detail::createCPUGenerator(seed);
-  if (o.norm == PgdNorm::kLinf) return (at::rand(x.sizes(), gen, x.options()) * 2 - 1) * o.eps;
-  auto direction = at::randn(x.sizes(), gen, x.options());
-  auto radius = at::rand({x.size(0), 1, 1, 1}, gen, x.options()) * o.eps;
-  return direction / l2_norm(direction) * radius;
+  const auto cpu = x.options().device(torch::kCPU);
+  if (o.norm == PgdNorm::kLinf) return ((at::rand(x.sizes(), gen, cpu) * 2 - 1) * o.eps).to(x.device());
+  auto direction = at::randn(x.sizes(), gen, cpu);
+  auto radius = at::rand({x.size(0), 1, 1, 1}, gen, cpu) * o.eps;
+  return (direction / l2_norm(direction) * radius).to(x.device());
 }
 
 // PGD from the initial perturbation `delta`.
@@ -77,18 +79,19 @@ at::Tensor pgd_sharded(ClassifierImpl& model, const Dataset& data, const at::Ten
   // Each global batch is split over the ranks (as in training), so every rank does an equal
   // share and the random start, drawn for the whole global batch, is rank-count independent.
   const int64_t local_max = (batch_size + group.size() - 1) / group.size();
+  const torch::Device device = model.device();  // the examples are gathered and returned on the CPU
   auto local = torch::zeros({batches * local_max, data.channels(), data.height(), data.width()});
   for (int64_t b = 0; b < batches; ++b) {
     const int64_t begin = b * batch_size, global = std::min(batch_size, n - begin);
     auto [lo, hi] = shard_range(global, group.rank(), group.size());
     if (hi == lo) continue;
     auto idx = indices.narrow(0, begin + lo, hi - lo);
-    auto x = to_float(data.images.index_select(0, idx));
+    auto x = to_float(data.images.index_select(0, idx).to(device));
     auto start = torch::zeros_like(x);
     if (o.random_start)
       start = random_start(torch::zeros({global, x.size(1), x.size(2), x.size(3)}), o, mix_seed(seed, b))
-                  .narrow(0, lo, hi - lo);
-    auto adv = run_pgd(model, x, labels.narrow(0, begin + lo, hi - lo), o, start);
+                  .narrow(0, lo, hi - lo).to(device);
+    auto adv = run_pgd(model, x, labels.narrow(0, begin + lo, hi - lo).to(device), o, start);
     local.narrow(0, b * local_max, hi - lo).copy_(adv);
   }
   // Gather [size, batches * local_max, ...] and put the rows back in global order.

@@ -30,14 +30,15 @@ void check_pgd_options(const PgdOptions& options, const std::string& owner);
 // The PBE paper's setting (eps 6/255, step eps/5, 7 steps, no random start, no clamping).
 PgdOptions pbe_pgd_options();
 
-// Adversarial versions of float images `x` [N, C, H, W] in [0, 1] for labels `y` (int64 [N]).
+// Adversarial versions of float images `x` [N, C, H, W] in [0, 1] for labels `y` (int64 [N]), both
+// on the model's device (the result is there too).
 // The model runs in eval mode while attacked and gets its mode back. `seed` draws the random
 // start. The model's parameter gradients are left untouched.
 at::Tensor pgd(ClassifierImpl& model, const at::Tensor& x, const at::Tensor& y,
                const PgdOptions& options, uint64_t seed = 0);
 
 // pgd() over rows `indices` (int64) of `data`, sharded over the group's ranks and gathered:
-// every rank returns the same float [indices.size(0), C, H, W]. Rows are attacked in batches of
+// every rank returns the same float [indices.size(0), C, H, W] on the CPU. Rows are attacked in batches of
 // `batch_size`; the random start of each row depends on `seed` and the row only, so the result
 // does not depend on the rank count.
 at::Tensor pgd_sharded(ClassifierImpl& model, const Dataset& data, const at::Tensor& indices,

@@ -31,11 +31,12 @@ torch::Tensor paste(const torch::Tensor& x, const torch::Tensor& pattern, const 
 
 // An epoch's batches (as the trainer cuts them) and, for each row, its partner: the row at the
 // same position of a second seeded order. Cross triggers and the diversity loss use partners.
+// Both come on `device`.
 class PartneredBatches {
  public:
   PartneredBatches(const Dataset& data, int64_t batch_size, const Augmentation& augmentation,
-                   ProcessGroup& group, uint64_t seed, int epoch)
-      : data_(data), batches_(data, batch_size, augmentation, group, seed, epoch),
+                   ProcessGroup& group, uint64_t seed, int epoch, torch::Device device)
+      : data_(data), batches_(data, batch_size, augmentation, group, seed, epoch, device), device_(device),
         partners_(seeded_permutation(data.size(), mix_seed(seed ^ 0xa5a5a5a5ULL, epoch))) {}
   int64_t count() const { return batches_.count(); }
   // The batch and its rows' partner images (undefined when this rank's share is empty).
@@ -43,13 +44,14 @@ class PartneredBatches {
     LocalBatch s = batches_.get(b);
     torch::Tensor partners;
     if (!s.empty())
-      partners = to_float(data_.images.index_select(0, partners_.narrow(0, s.begin + s.lo, s.hi - s.lo)));
+      partners = to_float(data_.images.index_select(0, partners_.narrow(0, s.begin + s.lo, s.hi - s.lo)).to(device_));
     return {std::move(s), partners};
   }
 
  private:
   const Dataset& data_;
   EpochBatches batches_;
+  torch::Device device_;
   torch::Tensor partners_;
 };
 
@@ -128,12 +130,14 @@ at::Tensor InputAware::mask(const at::Tensor& images) const {
 }
 
 at::Tensor InputAware::apply_trigger(const at::Tensor& images) const {
-  // In chunks: poisoning a training set triggers thousands of images at once.
+  // In chunks: poisoning a training set triggers thousands of images at once. The generators
+  // run where they were trained (the victim's device); the images come back where they were.
   constexpr int64_t kChunk = 256;
+  const torch::Device device = pattern_generator_->parameters().front().device();
   std::vector<at::Tensor> out;
   for (int64_t b = 0; b < images.size(0); b += kChunk) {
-    auto x = images.narrow(0, b, std::min(kChunk, images.size(0) - b));
-    out.push_back(paste(x, pattern(x), mask(x)));
+    auto x = images.narrow(0, b, std::min(kChunk, images.size(0) - b)).to(device);
+    out.push_back(paste(x, pattern(x), mask(x)).to(images.device()));
   }
   return out.empty() ? images.clone() : torch::cat(out);
 }
@@ -147,7 +151,8 @@ void InputAware::train_mask(const AttackContext& ctx) {
     // Nguyen & Tran's milestones 10 and 20 of 25 epochs, gamma 0.1, scaled to mask_epochs.
     const int passed = (epoch >= 0.4 * options_.mask_epochs) + (epoch >= 0.8 * options_.mask_epochs);
     set_learning_rate(optimizer, options_.generator_lr * std::pow(0.1, passed));
-    PartneredBatches batches(ctx.clean_train, ctx.training.batch_size, {}, group, seed, epoch);
+    PartneredBatches batches(ctx.clean_train, ctx.training.batch_size, {}, group, seed, epoch,
+                             mask_generator_->parameters().front().device());
     for (int64_t b = 0; b < batches.count(); ++b) {
       auto [s, x2] = batches.get(b);
       optimizer.zero_grad();
@@ -174,6 +179,8 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
   torch::manual_seed(derive_seed(ctx.seed, "input-aware/init"));
   pattern_generator_ = TriggerGenerator(shape().channels, shape().channels, options_.generator_width);
   mask_generator_ = TriggerGenerator(shape().channels, 1, options_.generator_width);
+  pattern_generator_->to(model.device());
+  mask_generator_->to(model.device());
   broadcast_model(*pattern_generator_, group);
   broadcast_model(*mask_generator_, group);
   broadcast_model(model, group);
@@ -193,7 +200,7 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
     const double lr = learning_rate(o, epoch);
     set_learning_rate(sgd, lr);
     model.train();
-    PartneredBatches batches(ctx.clean_train, o.batch_size, o.augmentation, group, o.seed, epoch);
+    PartneredBatches batches(ctx.clean_train, o.batch_size, o.augmentation, group, o.seed, epoch, model.device());
     auto stats = torch::zeros({3}, torch::kDouble);  // loss sum, correct, count
     for (int64_t b = 0; b < batches.count(); ++b) {
       auto [s, x2] = batches.get(b);
@@ -206,7 +213,7 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
         auto [cross_begin, cross_end] = s.local(n_bd, n_bd + n_cross);
         auto x = s.x.clone();
         auto y = s.y.clone();
-        torch::Tensor div_sum = torch::zeros({});
+        torch::Tensor div_sum = torch::zeros({}, s.x.options());
         if (bd_end > bd_begin) {
           const int64_t n = bd_end - bd_begin;
           auto xb = s.x.narrow(0, bd_begin, n);

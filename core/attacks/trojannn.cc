@@ -31,23 +31,26 @@ at::Tensor TrojanNN::mask(int64_t h, int64_t w) const {
 at::Tensor outgoing_weight_mass(ClassifierImpl& model, int64_t feature_count) {
   torch::NoGradGuard no_grad;
   // head(e_j) - head(0) is column j of the head's weight matrix.
-  auto basis = torch::eye(feature_count);
-  auto columns = model.head(basis) - model.head(torch::zeros({1, feature_count}));
-  return columns.abs().sum(1);
+  const auto on = torch::TensorOptions().device(model.device());
+  auto basis = torch::eye(feature_count, on);
+  auto columns = model.head(basis) - model.head(torch::zeros({1, feature_count}, on));
+  return columns.abs().sum(1).cpu();
 }
 
 std::pair<double, double> TrojanNN::optimise_trigger(ClassifierImpl& model) {
   FrozenModel frozen(model);  // only the pattern is optimised
   const int64_t c = shape().channels, h = shape().height, w = shape().width;
-  auto m = mask(h, w);
-  const int64_t features = model.features(torch::zeros({1, c, h, w})).size(1);
+  const auto on = torch::TensorOptions().device(model.device());  // optimised where the model is
+  auto m = mask(h, w).to(on.device());
+  const int64_t features = model.features(torch::zeros({1, c, h, w}, on)).size(1);
   const int64_t k = std::min<int64_t>(options_.neurons, features);
   neurons_ = std::get<1>(outgoing_weight_mass(model, features).topk(k));
+  const auto neurons = neurons_.to(on.device());
   // Every rank runs the same deterministic optimisation from the same start: no communication.
-  auto theta = torch::zeros({c, h, w}).requires_grad_(true);  // pattern = (tanh(theta) + 1) / 2
+  auto theta = torch::zeros({c, h, w}, on).requires_grad_(true);  // pattern = (tanh(theta) + 1) / 2
   torch::optim::Adam optimizer({theta}, torch::optim::AdamOptions(options_.lr));
   auto activation = [&](const at::Tensor& pattern) {
-    return model.features((pattern * m).unsqueeze(0)).index_select(1, neurons_);
+    return model.features((pattern * m).unsqueeze(0)).index_select(1, neurons);
   };
   double before = 0;
   {
@@ -61,8 +64,9 @@ std::pair<double, double> TrojanNN::optimise_trigger(ClassifierImpl& model) {
     optimizer.step();
   }
   torch::NoGradGuard no_grad;
-  pattern_ = ((torch::tanh(theta) + 1) / 2 * m).detach();
-  return {before, activation(pattern_).mean().item<double>()};
+  const auto pattern = ((torch::tanh(theta) + 1) / 2 * m).detach();
+  pattern_ = pattern.cpu();  // stamped on data, which lives on the CPU
+  return {before, activation(pattern).mean().item<double>()};
 }
 
 void TrojanNN::prepare(const AttackContext& ctx) {

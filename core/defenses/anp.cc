@@ -58,13 +58,14 @@ void NeuronMasks::apply(bool perturbed) {
   int64_t at = 0;
   for (size_t i = 0; i < layers_.size(); ++i) {
     const int64_t n = layers_[i].weight.size(0);
+    // The masks and noise are bookkeeping on the CPU; the coefficients go to the weights' device.
     auto coef = mask_.narrow(0, at, n);
     if (perturbed) coef = coef + noise_w_.narrow(0, at, n);
     std::vector<int64_t> shape(static_cast<size_t>(weight0_[i].dim()), 1);
     shape[0] = n;
-    layers_[i].weight.copy_(weight0_[i] * coef.view(shape));
+    layers_[i].weight.copy_(weight0_[i] * coef.to(weight0_[i].device()).view(shape));
     if (bias0_[i].defined())
-      layers_[i].bias.copy_(perturbed ? bias0_[i] * (1 + noise_b_.narrow(0, at, n)) : bias0_[i]);
+      layers_[i].bias.copy_(perturbed ? bias0_[i] * (1 + noise_b_.narrow(0, at, n).to(bias0_[i].device())) : bias0_[i]);
     at += n;
   }
 }
@@ -175,7 +176,8 @@ DefenseResult Anp::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
     int64_t images = 0, i = 0;
     for (int epoch = 0; i < options_.iterations; ++epoch) {
       // ANP samples with replacement; here each epoch of the clean set is reshuffled.
-      EpochBatches batches(clean, options_.batch_size, ctx.augmentation, ctx.group, derive_seed(ctx.seed, "anp"), epoch);
+      EpochBatches batches(clean, options_.batch_size, ctx.augmentation, ctx.group, derive_seed(ctx.seed, "anp"), epoch,
+                           model.device());
       for (int64_t b = 0; b < per_epoch && i < options_.iterations; ++b, ++i) {
         const LocalBatch batch = batches.get(b);
         state.step(batch.x, batch.y, batch.global, ctx.group, mix_seed(ctx.seed, static_cast<uint64_t>(i)));

@@ -30,7 +30,7 @@ at::Tensor mean_channel_activation(ClassifierImpl& model, const Dataset& data, P
   at::Tensor sum;  // [C] over this rank's images and positions
   int64_t positions = 0;
   for (int64_t b = lo; b < hi; b += 256) {
-    auto maps = model.last_conv_maps(to_float(data.images.slice(0, b, std::min(hi, b + 256))));
+    auto maps = model.last_conv_maps(to_float(data.images.slice(0, b, std::min(hi, b + 256)).to(model.device())));
     auto part = maps.sum({0, 2, 3}).to(torch::kDouble);
     sum = sum.defined() ? sum + part : part;
     positions += maps.size(0) * maps.size(2) * maps.size(3);

@@ -80,9 +80,11 @@ DefenseResult Ibau::purify(ClassifierImpl& model, const DefenseContext& ctx) con
     const std::string phase = "ibau round " + std::to_string(round + 1) + "/" + std::to_string(options_.rounds);
     int64_t images = 0;  // image passes in this round (progress counts per phase)
     // 1. The universal perturbation: one SGD pass from 0.
-    auto delta = torch::zeros({1, shape.channels, shape.height, shape.width}, torch::requires_grad());
+    const auto on = torch::TensorOptions().device(model.device());
+    auto delta = torch::zeros({1, shape.channels, shape.height, shape.width}, on.requires_grad(true));
     auto stats = torch::zeros({2}, torch::kDouble);  // fooled, images (last pass)
-    EpochBatches perturb(clean, options_.batch_size, ctx.augmentation, group, derive_seed(ctx.seed, "perturbation"), round);
+    EpochBatches perturb(clean, options_.batch_size, ctx.augmentation, group, derive_seed(ctx.seed, "perturbation"), round,
+                         on.device());
     for (int64_t b = 0; b < perturb.count(); ++b) {
       const LocalBatch batch = perturb.get(b);
       const double share = static_cast<double>(batch.hi - batch.lo) / static_cast<double>(batch.global);
@@ -111,7 +113,8 @@ DefenseResult Ibau::purify(ClassifierImpl& model, const DefenseContext& ctx) con
     if (options_.radius > 0) pert = pert * std::min(1.0, options_.radius / std::max(1e-12, pert.norm().item<double>()));
     // 2. Unlearning: one Adam step per batch along the implicit hypergradient.
     double loss_sum = 0;
-    EpochBatches unlearn(clean, options_.batch_size, ctx.augmentation, group, derive_seed(ctx.seed, "unlearn"), round);
+    EpochBatches unlearn(clean, options_.batch_size, ctx.augmentation, group, derive_seed(ctx.seed, "unlearn"), round,
+                         on.device());
     for (int64_t b = 0; b < unlearn.count(); ++b) {
       const LocalBatch batch = unlearn.get(b);
       const double share = static_cast<double>(batch.hi - batch.lo) / static_cast<double>(batch.global);
@@ -123,6 +126,7 @@ DefenseResult Ibau::purify(ClassifierImpl& model, const DefenseContext& ctx) con
         const int64_t pos = chosen[i].item<int64_t>();
         if (pos >= batch.lo && pos < batch.hi) patched[pos - batch.lo] = 1.0f;
       }
+      patched = patched.to(on.device());
       auto inner = [&](const at::Tensor& w) {
         at::Tensor l = share * reg * w.pow(2).sum();
         if (batch.empty()) return l;

@@ -44,7 +44,8 @@ void reestimate_batch_norm(ClassifierImpl& model, const Dataset& data, ProcessGr
       bn->reset_running_stats();
     }
     model.train();
-    for (int64_t b = lo; b < hi; b += 256) model.forward(to_float(data.images.slice(0, b, std::min(hi, b + 256))));
+    for (int64_t b = lo; b < hi; b += 256)
+      model.forward(to_float(data.images.slice(0, b, std::min(hi, b + 256)).to(model.device())));
   } catch (...) {
     restore();
     throw;
@@ -104,7 +105,7 @@ DefenseResult Mcr::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
     const double lr = learning_rate(c, epoch);
     set_learning_rate(optimizer, lr);
     model.train();
-    EpochBatches batches(clean, c.batch_size, c.augmentation, group, c.seed, epoch);
+    EpochBatches batches(clean, c.batch_size, c.augmentation, group, c.seed, epoch, model.device());
     auto stats = torch::zeros({3}, torch::kDouble);
     for (int64_t b = 0; b < batches.count(); ++b) {
       const LocalBatch batch = batches.get(b);

@@ -39,7 +39,7 @@ DefenseResult Nad::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
   {
     torch::NoGradGuard no_grad;
     FrozenModel frozen(model);
-    const auto stages = model.forward_stages(to_float(ctx.clean_extra.images.narrow(0, 0, 1))).stages.size();
+    const auto stages = model.forward_stages(to_float(ctx.clean_extra.images.narrow(0, 0, 1)).to(model.device())).stages.size();
     if (stages != options_.betas.size())
       throw ConfigError("nad: betas has " + std::to_string(options_.betas.size()) + " weights but the model exposes " +
                         std::to_string(stages) + " stages");

@@ -59,10 +59,12 @@ ReversedTrigger reverse_trigger(ClassifierImpl& model, const Dataset& clean, int
   FrozenModel frozen(model);
   const auto shape = clean.shape();
   torch::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  auto mask_z = to_tanh_space(torch::rand({shape.height, shape.width}, gen)).requires_grad_(true);
-  auto pattern_z = to_tanh_space(torch::rand({shape.channels, shape.height, shape.width}, gen)).requires_grad_(true);
+  const torch::Device device = model.device();  // the trigger is optimised there, drawn on the CPU
+  auto mask_z = to_tanh_space(torch::rand({shape.height, shape.width}, gen)).to(device).requires_grad_(true);
+  auto pattern_z =
+      to_tanh_space(torch::rand({shape.channels, shape.height, shape.width}, gen)).to(device).requires_grad_(true);
   torch::optim::Adam adam({mask_z, pattern_z}, torch::optim::AdamOptions(o.lr).betas({0.5, 0.9}));
-  const auto labels = torch::full({o.batch_size}, target, torch::kLong);
+  const auto labels = torch::full({o.batch_size}, target, torch::TensorOptions(torch::kLong).device(device));
   double cost = 0;  // the reference starts at 0 and sets init_cost once the trigger works
   int cost_set = 0, up = 0, down = 0, stale = 0;
   bool raised = false, lowered = false;
@@ -75,7 +77,7 @@ ReversedTrigger reverse_trigger(ClassifierImpl& model, const Dataset& clean, int
     int64_t batches = 0;
     for (int64_t b = 0; b < clean.size(); b += o.batch_size) {
       const auto rows = order.slice(0, b, std::min(clean.size(), b + o.batch_size));
-      auto x = to_float(clean.images.index_select(0, rows));
+      auto x = to_float(clean.images.index_select(0, rows).to(device));
       auto mask = from_tanh_space(mask_z), pattern = from_tanh_space(pattern_z);
       auto logits = model.forward(stamp(x, pattern, mask));
       auto y = labels.narrow(0, 0, x.size(0));
@@ -141,9 +143,11 @@ ReversedTrigger reverse_trigger(ClassifierImpl& model, const Dataset& clean, int
   best.norm = best.mask.abs().sum().item<double>();
   if (!best.attack_success) {
     torch::NoGradGuard no_grad;
-    auto x = to_float(clean.images.narrow(0, 0, std::min<int64_t>(clean.size(), 512)));
+    auto x = to_float(clean.images.narrow(0, 0, std::min<int64_t>(clean.size(), 512)).to(device));
     best.attack_success = model.forward(stamp(x, best.pattern, best.mask)).argmax(1).eq(target).to(torch::kDouble).mean().item<double>();
   }
+  best.mask = best.mask.cpu();  // stamped on data, which lives on the CPU
+  best.pattern = best.pattern.cpu();
   return best;
 }
 

@@ -38,8 +38,8 @@ struct NeuralCleanseOptions {
 
 // A class's reverse-engineered trigger.
 struct ReversedTrigger {
-  at::Tensor mask;     // float [H, W] in [0, 1]
-  at::Tensor pattern;  // float [C, H, W] in [0, 1]
+  at::Tensor mask;     // float [H, W] in [0, 1], on the CPU
+  at::Tensor pattern;  // float [C, H, W] in [0, 1], on the CPU
   double norm = 0;     // L1 norm of the mask
   double attack_success = 0;  // Share of the clean set the trigger sent to the class (last epoch it was best)
   int epochs = 0;      // Epochs run (early stopping ends sooner)

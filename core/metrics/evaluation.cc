@@ -10,15 +10,16 @@ at::Tensor predict_logits(ClassifierImpl& model, const at::Tensor& images_u8, Pr
   const int64_t n = images_u8.size(0);
   const int64_t chunk = (n + group.size() - 1) / group.size();
   const int64_t begin = std::min(n, chunk * group.rank()), end = std::min(n, begin + chunk);
+  const torch::Device device = model.device();
   // The class count, from one image, so that a rank with no rows can still join the gather.
   auto probe = to_float(images_u8.narrow(0, 0, std::min<int64_t>(n, 1)));
-  const int64_t classes = n > 0 ? model.forward(transform ? transform(probe) : probe).size(1) : 0;
+  const int64_t classes = n > 0 ? model.forward((transform ? transform(probe) : probe).to(device)).size(1) : 0;
   auto local = torch::zeros({chunk, classes});
   for (int64_t b = begin; b < end; b += batch_size) {
     const int64_t len = std::min(batch_size, end - b);
     auto x = to_float(images_u8.narrow(0, b, len));
     if (transform) x = transform(x);
-    local.narrow(0, b - begin, len).copy_(model.forward(x));
+    local.narrow(0, b - begin, len).copy_(model.forward(x.to(device)));
   }
   model.train(was_training);
   return group.allgather(local).reshape({-1, classes}).narrow(0, 0, n);

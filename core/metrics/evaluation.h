@@ -13,9 +13,10 @@ namespace pbe {
 
 using ImageTransform = std::function<at::Tensor(const at::Tensor&)>;
 
-// Logits (float [N, classes]) for uint8 images, identical on every rank: each rank runs its
-// contiguous shard in eval mode, the shards are all-gathered. `transform` (e.g. a trigger) is
-// applied to the float images first. Every rank calls it with the same images.
+// Logits (float [N, classes], on the CPU) for uint8 CPU images, identical on every rank: each rank
+// runs its contiguous shard in eval mode on the model's device, the shards are all-gathered.
+// `transform` (e.g. a trigger) is applied to the float images first, on the CPU. Every rank calls
+// it with the same images.
 at::Tensor predict_logits(ClassifierImpl& model, const at::Tensor& images_u8, ProcessGroup& group,
                           const ImageTransform& transform = {}, int64_t batch_size = 128);
 // The predicted labels (int64 [N]) of predict_logits().

@@ -19,9 +19,12 @@ Classifier make_model(const ModelOptions& o) {
   if (static_cast<int>(o.mean.size()) != o.in_channels || o.std.size() != o.mean.size())
     throw ConfigError("model '" + o.name + "': normalisation has " + std::to_string(o.mean.size()) +
                       " channels, input has " + std::to_string(o.in_channels));
-  if (o.name == "small-cnn") return std::make_shared<SmallCnn>(o);
-  if (o.name == "preact-resnet18") return std::make_shared<PreActResNet18>(o);
-  throw ConfigError("unknown model '" + o.name + "'");
+  Classifier model;
+  if (o.name == "small-cnn") model = std::make_shared<SmallCnn>(o);
+  else if (o.name == "preact-resnet18") model = std::make_shared<PreActResNet18>(o);
+  else throw ConfigError("unknown model '" + o.name + "'");
+  place_model(*model, o.device, o.channels_last);
+  return model;
 }
 
 void copy_model_state(ClassifierImpl& from, ClassifierImpl& to) {
@@ -35,9 +38,31 @@ void copy_model_state(ClassifierImpl& from, ClassifierImpl& to) {
 
 Classifier clone_model(ClassifierImpl& model, const ModelOptions& options) {
   Classifier copy = make_model(options);
-  copy_model_state(model, *copy);
+  torch::NoGradGuard no_grad;
+  auto src_p = model.parameters(), dst_p = copy->parameters();
+  auto src_b = model.buffers(), dst_b = copy->buffers();
+  TORCH_INTERNAL_ASSERT(src_p.size() == dst_p.size() && src_b.size() == dst_b.size());
+  // clone() keeps the device and the strides (channels-last stays channels-last).
+  for (size_t i = 0; i < src_p.size(); ++i) dst_p[i].set_data(src_p[i].detach().clone());
+  for (size_t i = 0; i < src_b.size(); ++i) dst_b[i].set_data(src_b[i].detach().clone());
   copy->train(model.is_training());
   return copy;
+}
+
+torch::Device ClassifierImpl::device() {
+  for (const auto& p : parameters()) return p.device();
+  for (const auto& b : buffers()) return b.device();
+  return torch::kCPU;
+}
+
+void place_model(ClassifierImpl& model, torch::Device device, bool channels_last) {
+  model.to(device);
+  if (!channels_last) return;
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters())
+    if (p.dim() == 4) p.set_data(p.detach().contiguous(at::MemoryFormat::ChannelsLast));
+  for (auto& b : model.buffers())
+    if (b.dim() == 4) b.set_data(b.detach().contiguous(at::MemoryFormat::ChannelsLast));
 }
 
 std::shared_ptr<ClassifierImpl> ClassifierImpl::replicate() {

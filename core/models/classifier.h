@@ -14,6 +14,9 @@ class ClassifierImpl : public torch::nn::Module {
   virtual torch::Tensor features(const torch::Tensor& images) = 0;
   virtual torch::Tensor head(const torch::Tensor& features) = 0;
   torch::Tensor forward(const torch::Tensor& images) { return head(features(images)); }
+  // Where the model computes: its first parameter's (or buffer's) device; the CPU for none. Callers
+  // bring inputs there (data stays on the CPU) and take results back.
+  torch::Device device();
   // The last convolutional layer's activations [N, C, H, W], after its channel mask: what a
   // pruning defense (Fine-Pruning) ranks and cuts. Undefined for a model that exposes none.
   virtual torch::Tensor last_conv_maps(const torch::Tensor& images) { return {}; }
@@ -59,15 +62,22 @@ struct ModelOptions {
   std::vector<double> std{0.5};
   int width = 0;                   // Channels of the first stage; 0 = the model's default
                                    // (small-cnn 32, preact-resnet18 64; stages double it).
+  torch::Device device = torch::kCPU;  // Where the model is built (place_model()).
+  bool channels_last = false;
 };
 
 const std::vector<std::string>& known_models();
-// Builds a freshly initialised model; the caller seeds torch first. Throws ConfigError.
+// Builds a freshly initialised model on options.device; the caller seeds torch first (the draws are
+// made on the CPU, so every device starts from the same weights). Throws ConfigError.
 Classifier make_model(const ModelOptions& options);
 // Copies parameters and buffers of `from` into `to` (same architecture).
 void copy_model_state(ClassifierImpl& from, ClassifierImpl& to);
-// A new model of the same options holding a copy of `model`'s state.
+// A new model of the same options holding a copy of `model`'s state, on its device and in its
+// memory layout.
 Classifier clone_model(ClassifierImpl& model, const ModelOptions& options);
+// Moves the model to `device` and, with `channels_last`, lays its 4-d weights out channels-last
+// (NHWC), which convolutions then follow (tensor cores on GPUs).
+void place_model(ClassifierImpl& model, torch::Device device, bool channels_last);
 int64_t parameter_count(ClassifierImpl& model);
 
 }  // namespace pbe

@@ -29,7 +29,7 @@ std::vector<std::pair<std::string, at::Tensor>> dump_activations(
       if (layer == "penultimate") a = f.narrow(0, 0, n);
       else if (layer == "logits") a = model.head(f.narrow(0, 0, n));
       else throw std::invalid_argument("unknown dump layer '" + layer + "'");
-      out.emplace_back(kind + "/" + layer, a.contiguous());
+      out.emplace_back(kind + "/" + layer, a.to(torch::kCPU, torch::kFloat).contiguous());
     }
   }
   return out;
@@ -62,12 +62,15 @@ Observation observe(ClassifierImpl& model, const Dataset& test, const at::Tensor
   torch::NoGradGuard no_grad;
   FrozenModel frozen(model);
   auto triggered = attack.apply_trigger(clean);
-  auto f_adv = model.features(adversarial), f_trig = model.features(triggered), f_clean = model.features(clean);
-  auto pred = model.head(f_adv).argmax(1);
+  const torch::Device device = model.device();
+  auto f_adv = model.features(adversarial.to(device)), f_trig = model.features(triggered.to(device));
+  auto f_clean = model.features(clean.to(device));
+  auto pred = model.head(f_adv).argmax(1).cpu();
   const int64_t dumped = std::min(o.dump_samples, out.samples);
   if (dumped > 0)
     out.activations = dump_activations(model, {{"clean", f_clean}, {"triggered", f_trig}, {"adversarial", f_adv}},
                                        o.dump_layers, dumped);
+  for (auto* f : {&f_adv, &f_trig, &f_clean}) *f = f->to(torch::kCPU, torch::kFloat);
   out.confusion.index_put_({y, pred}, torch::ones_like(y), /*accumulate=*/true);
   out.target_fraction = pred.eq(attack.target_labels(y, classes)).to(torch::kDouble).mean().item<double>();
   out.clean_flip = pred.ne(y).to(torch::kDouble).mean().item<double>();

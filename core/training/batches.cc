@@ -13,9 +13,9 @@ std::pair<int64_t, int64_t> LocalBatch::local(int64_t from, int64_t to) const {
 }
 
 EpochBatches::EpochBatches(const Dataset& data, int64_t batch_size, const Augmentation& augmentation,
-                           ProcessGroup& group, uint64_t seed, int epoch)
+                           ProcessGroup& group, uint64_t seed, int epoch, torch::Device device)
     : data_(data), batch_size_(batch_size), augmentation_(augmentation), group_(group), seed_(seed),
-      epoch_(epoch), order_(seeded_permutation(data.size(), mix_seed(seed, epoch))) {}
+      epoch_(epoch), device_(device), order_(seeded_permutation(data.size(), mix_seed(seed, epoch))) {}
 
 int64_t EpochBatches::count() const { return (data_.size() + batch_size_ - 1) / batch_size_; }
 
@@ -31,7 +31,8 @@ LocalBatch EpochBatches::get(int64_t b) const {
     auto draws = draw_augmentation(augmentation_, s.global, mix_seed(seed_, epoch_, b + 1));
     s.x = apply_augmentation(s.x, augmentation_, draws.slice(s.lo, s.hi));
   }
-  s.y = data_.labels.index_select(0, idx);
+  s.x = s.x.to(device_);
+  s.y = data_.labels.index_select(0, idx).to(device_);
   return s;
 }
 

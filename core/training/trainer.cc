@@ -74,7 +74,7 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
     const double lr = learning_rate(o, epoch);
     set_learning_rate(optimizer, lr);
     model.train();
-    EpochBatches batches(data, o.batch_size, o.augmentation, group, o.seed, epoch);
+    EpochBatches batches(data, o.batch_size, o.augmentation, group, o.seed, epoch, model.device());
     auto stats = torch::zeros({3}, torch::kDouble);  // loss sum, correct, count
     for (int64_t b = 0; b < batches.count(); ++b) {
       LocalBatch batch = batches.get(b);

@@ -123,13 +123,25 @@ TEST(SharedCounter, HandsOutEveryValueOnce) {
 TEST(NcclProcessGroup, CollectivesOnTheLocalGpu) {
   int device = -1;
   try {
-    device = pbe::local_cuda_device(g_world->local_rank(), g_world->local_size());
+    device = g_world->local_gpu();
   } catch (const pbe::DistributedError& e) {
     GTEST_SKIP() << e.what();
   }
   if (device < 0 || !torch::cuda::is_available()) {
     EXPECT_THROW(pbe::make_nccl_process_group(g_world->comm(), 0), pbe::DistributedError);
+    if (g_world->size() > 1) {
+      EXPECT_THROW(g_world->make_process_group(pbe::Backend::kNccl), pbe::DistributedError);
+      EXPECT_THROW(g_world->make_group(g_world->size(), pbe::Backend::kNccl), pbe::DistributedError);
+    }
     GTEST_SKIP() << "no GPU here";
+  }
+  {  // The MPI backend takes GPU tensors through host memory.
+    auto mpi = g_world->make_process_group(pbe::Backend::kMpi);
+    auto t = torch::full({5}, static_cast<float>(g_world->rank()), torch::Device(torch::kCUDA, device));
+    mpi->allreduce(t, pbe::ReduceOp::kSum);
+    EXPECT_TRUE(t.is_cuda());
+    const int n = g_world->size();
+    EXPECT_TRUE(torch::equal(t.cpu(), torch::full({5}, n * (n - 1) / 2.0f)));
   }
   auto pg = pbe::make_nccl_process_group(g_world->comm(), device);
   EXPECT_EQ(pg->backend_name(), "nccl");
@@ -149,8 +161,10 @@ TEST(NcclProcessGroup, CollectivesOnTheLocalGpu) {
       for (int k = 0; k < n; ++k) EXPECT_TRUE(torch::equal(all[k], (pattern + k).to(dtype)));
     }
   }
-  auto cpu = torch::zeros({4});
-  EXPECT_THROW(pg->allreduce(cpu, pbe::ReduceOp::kSum), pbe::DistributedError) << "CPU tensors are refused";
+  auto cpu = torch::full({4}, static_cast<double>(r + 1), torch::kDouble);  // staged through the GPU
+  pg->allreduce(cpu, pbe::ReduceOp::kSum);
+  EXPECT_TRUE(cpu.is_cpu());
+  EXPECT_TRUE(torch::equal(cpu, torch::full({4}, n * (n + 1) / 2.0, torch::kDouble)));
   pg->barrier();
 }
 

@@ -231,6 +231,28 @@ TEST(SpecParser, RanksPerCell) {
             "spec.yaml:24: ranks_per_cell: must be >= 0 (0 = all ranks)");
 }
 
+TEST(SpecParser, ComputeOptions) {
+  const ExperimentSpec defaults = parse_spec_text(kValid, "spec.yaml");
+  EXPECT_EQ(defaults.device, "cpu");
+  EXPECT_EQ(defaults.backend, "auto");
+  EXPECT_EQ(defaults.precision, "fp32");
+  EXPECT_FALSE(defaults.channels_last);
+  const auto with = [](const std::string& lines) {
+    return replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\n" + lines);
+  };
+  const ExperimentSpec gpu =
+      parse_spec_text(with("device: cuda\nbackend: nccl\nprecision: bf16\nchannels_last: true\n"), "spec.yaml");
+  EXPECT_EQ(gpu.device, "cuda");
+  EXPECT_EQ(gpu.backend, "nccl");
+  EXPECT_EQ(gpu.precision, "bf16");
+  EXPECT_TRUE(gpu.channels_last);
+  EXPECT_EQ(error_of(with("device: tpu\n")), "spec.yaml:24: device: unknown value 'tpu' (known: cpu, cuda)");
+  EXPECT_EQ(error_of(with("precision: fp16\n")),
+            "spec.yaml:24: precision: unknown value 'fp16' (known: fp32, bf16)");
+  EXPECT_EQ(error_of(with("backend: nccl\n")), "spec.yaml:24: backend: nccl needs device: cuda");
+  EXPECT_NE(error_of(with("channels_last: maybe\n")).find("spec.yaml:24: channels_last"), std::string::npos);
+}
+
 TEST(SpecParser, CurveTestSamples) {
   EXPECT_EQ(parse_spec_text(kValid, "spec.yaml").curve_test_samples, 2000);
   EXPECT_EQ(parse_spec_text(replace(kValid, "  lr: 0.05\n", "  lr: 0.05\n  curve_test_samples: 0\n"),

@@ -1,0 +1,32 @@
+#pragma once
+// Mixed precision: bf16 autocast, as torch.autocast(device_type, dtype=torch.bfloat16) in Python.
+// Inside the scope, matrix multiplications and convolutions on that device type run in bf16 and
+// precision-sensitive ops (losses, softmax, reductions) stay in float32; parameters, gradients
+// and optimiser state stay float32, so no loss scaling is needed. The state is per thread.
+// Unlike torch.autocast, the scope may span whole training loops (optimiser steps included): it
+// turns autocast's weight-cast cache off, which would otherwise keep serving the bf16 copies of
+// weights from before the steps (the cache is keyed by tensor and only cleared on scope exit).
+#include <c10/core/DeviceType.h>
+
+namespace pbe {
+
+class BFloat16Autocast {
+ public:
+  // `enabled` false makes the scope a no-op, so callers need no branch.
+  BFloat16Autocast(c10::DeviceType device_type, bool enabled);
+  ~BFloat16Autocast();
+  BFloat16Autocast(const BFloat16Autocast&) = delete;
+  BFloat16Autocast& operator=(const BFloat16Autocast&) = delete;
+
+ private:
+  c10::DeviceType device_type_;
+  bool enabled_;
+  bool was_enabled_ = false;
+  bool was_caching_ = true;
+  c10::ScalarType previous_dtype_{};
+};
+
+// Whether bf16 autocast is on for `device_type` in this thread.
+bool bf16_autocast_enabled(c10::DeviceType device_type);
+
+}  // namespace pbe
