@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/errors.h"
+#include "core/models/autocast.h"
 
 namespace pbe {
 
@@ -30,6 +31,7 @@ at::Tensor TrojanNN::mask(int64_t h, int64_t w) const {
 
 at::Tensor outgoing_weight_mass(ClassifierImpl& model, int64_t feature_count) {
   torch::NoGradGuard no_grad;
+  AutocastOff float32(model.device().type());  // bf16 rounding would reorder close neurons
   // head(e_j) - head(0) is column j of the head's weight matrix.
   const auto on = torch::TensorOptions().device(model.device());
   auto basis = torch::eye(feature_count, on);

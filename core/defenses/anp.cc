@@ -78,7 +78,7 @@ at::Tensor NeuronMasks::coefficient_gradients() {
   for (size_t i = 0; i < layers_.size(); ++i) {
     const int64_t n = layers_[i].weight.size(0);
     const auto& gw = layers_[i].weight.grad();
-    if (gw.defined()) g.narrow(0, at, n).copy_((gw * weight0_[i]).view({n, -1}).sum(1));
+    if (gw.defined()) g.narrow(0, at, n).copy_((gw * weight0_[i]).reshape({n, -1}).sum(1));
     if (bias0_[i].defined() && layers_[i].bias.grad().defined())
       g.narrow(0, neurons + at, n).copy_(layers_[i].bias.grad() * bias0_[i]);
     at += n;

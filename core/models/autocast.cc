@@ -55,6 +55,14 @@ BFloat16Autocast::~BFloat16Autocast() {
   at::autocast::set_autocast_cache_enabled(was_caching_);
 }
 
+AutocastOff::AutocastOff(c10::DeviceType device_type) : device_type_(device_type), was_enabled_(is_on(device_type)) {
+  if (was_enabled_) set_on(device_type_, false);
+}
+
+AutocastOff::~AutocastOff() {
+  if (was_enabled_) set_on(device_type_, true);
+}
+
 bool bf16_autocast_enabled(c10::DeviceType device_type) {
   return is_on(device_type) && get_dtype(device_type) == c10::kBFloat16;
 }

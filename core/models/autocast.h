@@ -26,6 +26,20 @@ class BFloat16Autocast {
   c10::ScalarType previous_dtype_{};
 };
 
+// Autocast off for `device_type` in the scope, restored after: work that must stay float32 inside
+// a bf16 run (data augmentation on the CPU, exact weight arithmetic).
+class AutocastOff {
+ public:
+  explicit AutocastOff(c10::DeviceType device_type);
+  ~AutocastOff();
+  AutocastOff(const AutocastOff&) = delete;
+  AutocastOff& operator=(const AutocastOff&) = delete;
+
+ private:
+  c10::DeviceType device_type_;
+  bool was_enabled_;
+};
+
 // Whether bf16 autocast is on for `device_type` in this thread.
 bool bf16_autocast_enabled(c10::DeviceType device_type);
 

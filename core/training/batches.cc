@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/models/autocast.h"
 #include "core/random.h"
 #include "core/training/data_parallel.h"
 
@@ -28,6 +29,7 @@ LocalBatch EpochBatches::get(int64_t b) const {
   auto idx = order_.narrow(0, s.begin + s.lo, s.hi - s.lo);
   s.x = to_float(data_.images.index_select(0, idx));
   if (augmentation_.enabled()) {
+    AutocastOff float32(torch::kCPU);  // the data side stays exact in a bf16 run on the CPU
     auto draws = draw_augmentation(augmentation_, s.global, mix_seed(seed_, epoch_, b + 1));
     s.x = apply_augmentation(s.x, augmentation_, draws.slice(s.lo, s.hi));
   }

@@ -95,6 +95,26 @@ TEST(Anp, MaskGradientMatchesFiniteDifferences) {
   EXPECT_GT(rising, 3);
 }
 
+// The mask gradients read the weights' own layout: channels-last weights (spec channels_last)
+// give the masks the standard layout gives.
+TEST(Anp, ChannelsLastWeightsGiveTheSameMasks) {
+  SingleProcessGroup group;
+  AnpOptions o;
+  std::vector<at::Tensor> masks;
+  for (bool channels_last : {false, true}) {
+    Small s = small_model();
+    s.options.channels_last = channels_last;
+    torch::manual_seed(7);
+    s.model = make_model(s.options);
+    auto x = to_float(s.data.train.images.narrow(0, 0, 32));
+    auto y = s.data.train.labels.narrow(0, 0, 32);
+    NeuronMasks state(*s.model, o);
+    for (int i = 0; i < 3; ++i) state.step(x, y, 32, group, 1 + i);
+    masks.push_back(state.masks().clone());
+  }
+  EXPECT_TRUE(torch::allclose(masks[0], masks[1], 1e-4, 1e-5)) << (masks[0] - masks[1]).abs().max();
+}
+
 TEST(Anp, MasksStayInTheUnitIntervalAndPerturbationsInTheirBall) {
   for (const char* name : {"small-cnn", "preact-resnet18"}) {
     Small s = small_model(name);

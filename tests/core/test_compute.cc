@@ -73,6 +73,13 @@ TEST(Autocast, NestedScopesAndExceptionsRestoreTheState) {
   }
   EXPECT_FALSE(bf16_autocast_enabled(torch::kCPU));
   EXPECT_THROW(BFloat16Autocast(torch::kMeta, true), std::exception);
+  BFloat16Autocast on(torch::kCPU, true);
+  {
+    AutocastOff off(torch::kCPU);
+    EXPECT_FALSE(bf16_autocast_enabled(torch::kCPU));
+    EXPECT_EQ(torch::mm(torch::rand({2, 2}), torch::rand({2, 2})).scalar_type(), torch::kFloat);
+  }
+  EXPECT_TRUE(bf16_autocast_enabled(torch::kCPU));
 }
 
 // A few epochs under autocast: the weights and their gradients stay float32, the training reaches
