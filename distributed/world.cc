@@ -2,7 +2,10 @@
 
 #include <torch/cuda.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "distributed/mpi_check.h"
 #include "distributed/mpi_process_group.h"
@@ -110,29 +113,52 @@ std::unique_ptr<ProcessGroup> World::make_group(int group_size, Backend backend)
   return group;
 }
 
-SharedCounter::SharedCounter(const World& world) {
-  // The counter lives on world rank 0; every rank may fetch-and-add it without rank 0's help
-  // (passive-target one-sided communication).
-  PBE_MPI_CHECK(MPI_Win_allocate(world.rank() == 0 ? sizeof(int64_t) : 0, sizeof(int64_t), MPI_INFO_NULL,
-                                 MPI_COMM_WORLD, &base_, &window_));
-  if (world.rank() == 0) {  // a local store made visible to the others' atomics by the epoch
-    PBE_MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, window_));
-    *static_cast<int64_t*>(base_) = 0;
-    PBE_MPI_CHECK(MPI_Win_unlock(0, window_));
+namespace {
+
+// `n` int64s on world rank 0, 0 at first, that every rank may update atomically without rank 0's
+// help (passive-target one-sided communication). Collective.
+void allocate_rank_zero_words(const World& world, int n, void** base, MPI_Win* window) {
+  const auto bytes = static_cast<MPI_Aint>(n * sizeof(int64_t));
+  PBE_MPI_CHECK(MPI_Win_allocate(world.rank() == 0 ? bytes : 0, sizeof(int64_t), MPI_INFO_NULL, MPI_COMM_WORLD,
+                                 base, window));
+  if (world.rank() == 0) {  // local stores made visible to the others' atomics by the epoch
+    PBE_MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, *window));
+    std::fill_n(static_cast<int64_t*>(*base), n, int64_t{0});
+    PBE_MPI_CHECK(MPI_Win_unlock(0, *window));
   }
   PBE_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
 }
 
+// Atomically adds `add` to word `index` on rank 0; returns its value before.
+int64_t fetch_and_add(MPI_Win window, int index, int64_t add) {
+  int64_t before = 0;
+  PBE_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, window));
+  PBE_MPI_CHECK(MPI_Fetch_and_op(&add, &before, MPI_INT64_T, 0, index, MPI_SUM, window));
+  PBE_MPI_CHECK(MPI_Win_unlock(0, window));
+  return before;
+}
+
+}  // namespace
+
+SharedCounter::SharedCounter(const World& world) { allocate_rank_zero_words(world, 1, &base_, &window_); }
+
 SharedCounter::~SharedCounter() { MPI_Win_free(&window_); }
 
-int64_t SharedCounter::next() {
-  const int64_t one = 1;
-  int64_t value = 0;
-  PBE_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, window_));
-  PBE_MPI_CHECK(MPI_Fetch_and_op(&one, &value, MPI_INT64_T, 0, 0, MPI_SUM, window_));
-  PBE_MPI_CHECK(MPI_Win_unlock(0, window_));
-  return value;
+int64_t SharedCounter::next() { return fetch_and_add(window_, 0, 1); }
+
+// A ticket lock on two words: the next ticket to hand out, and the ticket being served. Only
+// fetch-and-add is used (Open MPI 4.1's shared-memory compare-and-swap to the own rank crashes).
+JobLock::JobLock(const World& world) { allocate_rank_zero_words(world, 2, &base_, &window_); }
+
+JobLock::~JobLock() { MPI_Win_free(&window_); }
+
+void JobLock::lock() {
+  const int64_t ticket = fetch_and_add(window_, 0, 1);
+  for (int wait_ms = 1; fetch_and_add(window_, 1, 0) != ticket; wait_ms = std::min(2 * wait_ms, 100))
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
 }
+
+void JobLock::unlock() { fetch_and_add(window_, 1, 1); }
 
 void World::abort(int exit_code) const {
   int initialized = 0, finalized = 0;

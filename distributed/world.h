@@ -72,4 +72,21 @@ class SharedCounter {
   void* base_ = nullptr;
 };
 
+// A job-wide mutex that any rank takes on its own (a ticket lock: MPI one-sided fetch-and-add on
+// world rank 0's memory, waiting with a growing sleep; first come, first served): how the groups' first ranks take turns committing to
+// the results file. Construction and destruction are collective over the world. Not reentrant.
+class JobLock {
+ public:
+  explicit JobLock(const World& world);
+  ~JobLock();
+  JobLock(const JobLock&) = delete;
+  JobLock& operator=(const JobLock&) = delete;
+  void lock();
+  void unlock();
+
+ private:
+  MPI_Win window_ = MPI_WIN_NULL;
+  void* base_ = nullptr;
+};
+
 }  // namespace pbe

@@ -194,16 +194,16 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
     spdlog::error("cell {} seed {}: attack training failed: {}", key.attack, key.seed, e.what());
   }
   arec.seconds = since(attack_start);
-  if (store_) store_->write_attack(key, arec);
-
   if (arec.status == Status::kFailed) {
-    for (const auto& d : spec_.defenses) {
-      auto row = make_row(key, d.id, Status::kFailed, "attack failed: " + arec.error, 0);
-      if (store_) store_->append_matrix_row(row);
-      rows.push_back(row);
-    }
-    return rows;
+    for (const auto& d : spec_.defenses) rows.push_back(make_row(key, d.id, Status::kFailed, "attack failed: " + arec.error, 0));
   }
+  if (store_) {  // one unit: the attack (with its failed rows, if it failed)
+    store_->commit([&](ResultWriter& w) {
+      w.write_attack(key, arec);
+      for (const auto& row : rows) w.append_matrix_row(row);
+    });
+  }
+  if (arec.status == Status::kFailed) return rows;
 
   // 2. Each defense on a copy of the infected model. Data-filtering defenses' selections are
   // judged against the poison mask here, for the record only.
@@ -273,9 +273,11 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
       spdlog::error("cell {} seed {} defense {} failed: {}", key.attack, key.seed, d.id, e.what());
     }
     drec.seconds = row.seconds = since(start);
-    if (store_) {
-      store_->write_defense(key, d.id, drec);
-      store_->append_matrix_row(row);
+    if (store_) {  // one unit: the defense's record and its /matrix row
+      store_->commit([&](ResultWriter& w) {
+        w.write_defense(key, d.id, drec);
+        w.append_matrix_row(row);
+      });
     }
     rows.push_back(row);
   }

@@ -15,9 +15,10 @@
 namespace pbe {
 
 // Runs one cell on a process group: poison, train the infected model (data-parallel), evaluate,
-// then each defense on a copy of it. Models live on `device`; data and records on the CPU. Every rank of the group calls run() together; only the rank
-// holding `store` (non-null) writes. A RunError (e.g. divergence) marks the unit failed and the
-// cell goes on; other exceptions propagate.
+// then each defense on a copy of it. Models live on `device`; data and records on the CPU. Every
+// rank of the group calls run() together; only the rank holding `store` (non-null) commits, one
+// unit at a time: the attack, then each defense. A RunError (e.g. divergence) marks the unit
+// failed and the cell goes on; other exceptions propagate.
 class CellRunner {
  public:
   CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group, torch::Device device,

@@ -128,24 +128,14 @@ int ranks_per_cell(const ExperimentSpec& spec, const World& world) {
   return k;
 }
 
-// Rank 0: moves what the groups wrote into their part files into the results file, the /matrix
-// rows in plan order (as one group would have written them), and deletes the parts.
-void merge_parts(ResultStore& store, const Plan& plan, int groups) {
+// `rows` sorted by their cell's position in the plan (rows of one cell keep their order).
+std::vector<MatrixRow> in_plan_order(std::vector<MatrixRow> rows, const Plan& plan) {
   std::map<std::pair<std::string, int>, int> index;  // (attack id, seed) -> plan position
   for (const Cell& c : plan.cells) index[{c.key.attack, c.key.seed}] = c.index;
-  std::vector<std::pair<int, MatrixRow>> rows;
-  for (int g = 0; g < groups; ++g) {
-    const std::string part = store.path() + ".part" + std::to_string(g);
-    std::set<int> copied;
-    for (MatrixRow& row : read_matrix(part)) {
-      const int i = index.at({row.attack, row.seed});
-      if (copied.insert(i).second) store.copy_cell(part, plan.cells[static_cast<size_t>(i)].key);
-      rows.emplace_back(i, std::move(row));
-    }
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [i, row] : rows) store.append_matrix_row(row);
-  for (int g = 0; g < groups; ++g) std::filesystem::remove(store.path() + ".part" + std::to_string(g));
+  std::stable_sort(rows.begin(), rows.end(), [&](const MatrixRow& a, const MatrixRow& b) {
+    return index.at({a.attack, a.seed}) < index.at({b.attack, b.seed});
+  });
+  return rows;
 }
 
 }  // namespace
@@ -198,34 +188,30 @@ int run_command(const World& world, const RunOptions& o) {
                spec.precision, spec.channels_last ? ", channels_last" : "", data.train.size(), data.test.size(),
                spec.output);
 
-  // Rank 0 owns the results file; every rank learns whether it could be created. With several
-  // groups, each group's first rank writes its cells to a part file that rank 0 merges at the end.
-  std::unique_ptr<ResultStore> store, part;
+  // Rank 0 creates the results file. Every group's first rank commits its own cells' units to it,
+  // one rank at a time (JobLock), so each finished unit is in the file as soon as it finishes.
+  std::unique_ptr<ResultStore> store;
   std::string store_error;
   try {
-    if (world.rank() == 0) {
-      store = ResultStore::create(spec.output, o.overwrite);
-      store->write_spec(spec.text);
-      store->write_provenance(provenance);
-    }
-    if (groups > 1 && group.rank() == 0)
-      part = ResultStore::create(spec.output + ".part" + std::to_string(world.rank() / per_cell), /*overwrite=*/true);
+    if (world.rank() == 0) store = ResultStore::create(spec.output, o.overwrite, spec.text, provenance);
   } catch (const StorageError& e) {
     store_error = e.what();
   }
-  if (!all_succeeded(*everyone, world.rank(), store_error)) {
-    if (part) {
-      const std::string path = part->path();
-      part.reset();
-      std::filesystem::remove(path);
-    }
-    return 2;
+  if (!all_succeeded(*everyone, world.rank(), store_error)) return 2;
+  try {
+    if (group.rank() == 0 && !store) store = ResultStore::open(spec.output);
+  } catch (const StorageError& e) {
+    store_error = std::string(e.what()) + " (seen from rank " + std::to_string(world.rank()) +
+                  ": the output must be on a filesystem every group's first rank shares)";
   }
+  if (!all_succeeded(*everyone, world.rank(), store_error)) return 2;
+  JobLock commit_lock(world);
+  if (store && groups > 1) store->set_commit_lock({[&] { commit_lock.lock(); }, [&] { commit_lock.unlock(); }});
 
   // Each group's first rank reports its group's progress (its log lines carry its rank).
   if (group.rank() == 0) log_at_requested_level();
   ProgressReporter progress(group.rank() == 0, plan.total_image_epochs() / groups);
-  CellRunner runner(spec, data, group, device, groups > 1 ? part.get() : store.get(), progress);
+  CellRunner runner(spec, data, group, device, store.get(), progress);
   auto counts = torch::zeros({2}, torch::kLong);  // rows, failed rows of this rank's cells
   auto run = [&](const Cell& cell) {
     progress.start_cell(cell, static_cast<int>(plan.cells.size()));
@@ -250,18 +236,18 @@ int run_command(const World& world, const RunOptions& o) {
       std::cerr << "pbe_dist: error on rank " << world.rank() << ": " << e.what() << std::endl;
       world.abort(dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const DataError*>(&e) ? 2 : 1);
     }
-    part.reset();  // closed before rank 0 reads it
     if (group.rank() != 0) counts.zero_();  // each group's rows counted once
     everyone->allreduce(counts);
-    everyone->barrier();
-    if (store) merge_parts(*store, plan, groups);
+    everyone->barrier();  // every unit committed
   }
   const int64_t rows = counts[0].item<int64_t>(), failed = counts[1].item<int64_t>();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (store) {
-    store->write_end_time(iso_now());
+  if (world.rank() == 0) {
     const std::string path = store->path();
-    store.reset();  // close before reading back
+    store->commit([&](ResultWriter& w) {  // rows in plan order, as one group would have written them
+      w.set_matrix(in_plan_order(read_matrix(path), plan));
+      w.write_end_time(iso_now());
+    });
     std::cout << format_matrix_table(read_matrix(path));
     std::cout << "results: " << path << " (" << format_duration(seconds) << " on " << world.size()
               << " rank(s))" << std::endl;

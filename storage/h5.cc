@@ -102,7 +102,7 @@ void write_attr(hid_t obj, const std::string& name, const std::vector<std::strin
   Handle attr = replace_attr(obj, name, type, space, context);
   std::vector<const char*> ptrs;
   for (const auto& v : values) ptrs.push_back(v.c_str());
-  check(H5Awrite(attr, type, ptrs.data()), context, ("write attribute " + name).c_str());
+  if (!values.empty()) check(H5Awrite(attr, type, ptrs.data()), context, ("write attribute " + name).c_str());
 }
 
 std::string read_string_attr(hid_t obj, const std::string& name, const std::string& context) {

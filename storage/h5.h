@@ -26,6 +26,7 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   hid_t get() const { return id_; }
+  hid_t release() { return std::exchange(id_, H5I_INVALID_HID); }  // the caller closes it
   operator hid_t() const { return id_; }  // NOLINT: handles are passed straight to the C API
   void reset();
 

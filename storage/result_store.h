@@ -1,43 +1,50 @@
 #pragma once
-#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "storage/records.h"
+#include "storage/result_writer.h"
 
 namespace pbe {
 
-// The results file (layout: docs/results-format.md). One writer (rank 0) owns it; every write
-// call is flushed to disk before it returns, so a finished unit of work survives a later crash.
-class ResultStore {
- public:
-  // Creates `path` (and its directory). An existing file is refused unless `overwrite`.
-  // Throws StorageError naming the file.
-  static std::unique_ptr<ResultStore> create(const std::string& path, bool overwrite);
-  ~ResultStore();
-  ResultStore(const ResultStore&) = delete;
-  ResultStore& operator=(const ResultStore&) = delete;
-
-  const std::string& path() const { return path_; }
-  void write_spec(const std::string& yaml_text);
-  void write_provenance(const Provenance& provenance);
-  void write_end_time(const std::string& iso_time);
-  void write_attack(const CellKey& cell, const AttackRecord& record);
-  void write_defense(const CellKey& cell, const std::string& defense, const DefenseRecord& record);
-  void append_matrix_row(const MatrixRow& row);
-  // Copies cell `cell`'s group (attack and defenses, whole) from another results file, e.g. the
-  // part a group of ranks wrote. Its /matrix rows are not copied (append them in the order wanted).
-  void copy_cell(const std::string& from_path, const CellKey& cell);
-
- private:
-  ResultStore(std::string path, int64_t file_id);
-  void flush();
-  std::string path_;
-  int64_t file_ = -1;    // hid_t (int64_t in HDF5 >= 1.10), kept out of this header
-  int64_t matrix_ = -1;  // the /matrix dataset
+// Keeps other processes' commits out while held: a lock the job's ranks share (launcher's, over
+// MPI). Empty functions: one writing process, no lock needed.
+struct CommitLock {
+  std::function<void()> lock, unlock;
 };
 
+// The results file, written in units of work. No process keeps it open. A commit copies the file,
+// writes the unit into the copy, closes and fsyncs it, and renames it over the file (then fsyncs
+// the directory). A kill at any moment therefore leaves the file as it was before the unit or
+// after it, never half-written (HDF5 1.10 has no journal of its own), and readers (h5py, h5dump)
+// can open it while a job runs: they see the last finished unit. docs/results-format.md explains
+// the choice. Throws StorageError naming the file.
+class ResultStore {
+ public:
+  // Creates `path` (and its directory) holding the header (ResultWriter::write_header), atomically.
+  // An existing file is refused, and left as it was, unless `overwrite`.
+  static std::unique_ptr<ResultStore> create(const std::string& path, bool overwrite, const std::string& spec_text,
+                                             const Provenance& provenance);
+  // An existing results file, to commit more units to. StorageError if it is not one.
+  static std::unique_ptr<ResultStore> open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  void set_commit_lock(CommitLock lock) { lock_ = std::move(lock); }
+  // One unit of work: everything `write` writes reaches the file, or (an exception, a kill)
+  // nothing does.
+  void commit(const std::function<void(ResultWriter&)>& write);
+
+ private:
+  explicit ResultStore(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+  CommitLock lock_;
+};
+
+// Whether `path` holds a pbe-dist results file: "" if so, else the problem ("not an HDF5 file
+// (truncated or corrupt?)", "no /matrix table: ...").
+std::string results_file_problem(const std::string& path);
 // Reads /matrix back (storage's own reader; analysis/ and tests use it). Throws StorageError.
 std::vector<MatrixRow> read_matrix(const std::string& path);
 

@@ -1,5 +1,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "distributed/distributed_error.h"
 #include "distributed/nccl_process_group.h"
@@ -116,6 +122,36 @@ TEST(SharedCounter, HandsOutEveryValueOnce) {
   EXPECT_TRUE(torch::equal(sorted, torch::arange(int64_t{calls} * pg->size(), torch::kLong)));
   // Each rank's own values increase (a fetch-and-add returns the value before it).
   for (size_t i = 1; i < mine.size(); ++i) EXPECT_GT(mine[i], mine[i - 1]);
+}
+
+// The job-wide lock excludes: every rank increments a number in a file by read, pause, write,
+// holding the lock; no increment is lost.
+TEST(JobLock, NoTwoRanksHoldItAtOnce) {
+  auto pg = g_world->make_process_group();
+  auto path = std::filesystem::temp_directory_path() / "pbe_job_lock_test";
+  auto token = torch::tensor({static_cast<int64_t>(::getpid())});  // rank 0's pid names the file
+  pg->broadcast(token, 0);
+  path += std::to_string(token.item<int64_t>());
+  if (pg->rank() == 0) std::ofstream(path) << 0;
+  pg->barrier();
+  const int rounds = 20;
+  {
+    pbe::JobLock lock(*g_world);
+    for (int i = 0; i < rounds; ++i) {
+      lock.lock();
+      int64_t value = 0;
+      std::ifstream(path) >> value;
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+      std::ofstream(path) << value + 1;
+      lock.unlock();
+    }
+  }
+  pg->barrier();
+  int64_t total = 0;
+  std::ifstream(path) >> total;
+  EXPECT_EQ(total, int64_t{rounds} * pg->size());
+  pg->barrier();
+  if (pg->rank() == 0) std::filesystem::remove(path);
 }
 
 // NCCL: the same collectives on this rank's GPU (its local rank). Without a GPU (or

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The matrix over rank groups: tiny.yaml on 2 ranks as one group, as 2 groups of 1, and on 4 ranks
 # as 2 groups of 2. Every cell runs exactly once, the results file holds them in plan order with
-# the same metrics as one group, and no part file is left. usage: rank_groups.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
+# the same metrics as one group, and no commit copy is left. usage: rank_groups.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
 set -euo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -33,7 +33,7 @@ set -e
 [ "$rc" = 2 ] || { echo "ranks_per_cell 3 on 4 ranks: exit $rc"; cat "$WORK/bad.txt"; exit 1; }
 grep -q "groups3.yaml: ranks_per_cell 3 does not divide the 4 ranks" "$WORK/bad.txt" || { cat "$WORK/bad.txt"; exit 1; }
 [ ! -e "$WORK/bad.h5" ] || { echo "a results file was written"; exit 1; }
-ls "$WORK" | grep -q part && { echo "part files left: $(ls "$WORK")"; exit 1; }
+ls "$WORK" | grep -q "commit-" && { echo "commit copies left: $(ls "$WORK")"; exit 1; }
 "$PYTHON" - "$WORK/one.h5" "$WORK/two-groups.h5" "$WORK/four-ranks.h5" <<'PY'
 import math, sys, h5py
 def load(path):

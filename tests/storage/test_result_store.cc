@@ -41,28 +41,24 @@ MatrixRow row(const std::string& attack, const std::string& defense, double acc,
 TEST_F(ResultStoreTest, WritesThenReadsBack) {
   CellKey key{"fashion-mnist", "small-cnn", "badnets", 3};
   {
-    auto store = ResultStore::create(path_, false);
-    store->write_spec("name: x\n");
     Provenance p;
     p.version = "0.1.0";
     p.ranks = 2;
     p.hosts = {"a", "b"};
     p.libraries = {{"hdf5", h5::library_version()}};
-    store->write_provenance(p);
+    auto store = ResultStore::create(path_, false, "name: x\n", p);
     AttackRecord a;
     a.metrics = {{"acc", 0.9}, {"asr", 0.99}};
     a.curve = {{"epoch", {0, 1}}, {"loss", {2.0, 1.0}}};
     a.poison_mask = {0, 1, 0, 1};
     a.trigger = {{"trigger_mask", {2, 2}, {0, 0, 1, 1}},
                  {"generator/conv1.weight", {1, 3}, {0.5f, -1, 2}}};
-    store->write_attack(key, a);
+    store->commit([&](ResultWriter& w) { w.write_attack(key, a); });
     DefenseRecord d;
     d.metrics = {{"acc", 0.88}, {"der", 0.97}};
-    store->write_defense(key, "ft", d);
     DefenseRecord pbe;
     pbe.steps = {{"step", {0, 1}}, {"size", {5, 20}}};
     pbe.selected = {1, 0, 0, 1};
-    store->write_defense(key, "pbe", pbe);
     MatrixRow r1 = row("badnets", "none", 0.9, 0.99);
     r1.seed = 3;
     r1.asr_denominator = 9000;
@@ -70,8 +66,14 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
     r2.seed = 3;
     r2.status = "failed";
     r2.error = "loss is nan at epoch 2 — ünïcode";
-    store->append_matrix_row(r1);
-    store->append_matrix_row(r2);
+    store->commit([&](ResultWriter& w) {
+      w.write_defense(key, "ft", d);
+      w.append_matrix_row(r1);
+    });
+    store->commit([&](ResultWriter& w) {
+      w.write_defense(key, "pbe", pbe);
+      w.append_matrix_row(r2);
+    });
   }
   auto rows = read_matrix(path_);
   ASSERT_EQ(rows.size(), 2u);
@@ -131,11 +133,19 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
   H5Fclose(f);
 }
 
+std::unique_ptr<ResultStore> create(const std::string& path, bool overwrite) {
+  return ResultStore::create(path, overwrite, "name: x\n", Provenance{});
+}
+
+void add_row(ResultStore& store, const MatrixRow& r) {
+  store.commit([&](ResultWriter& w) { w.append_matrix_row(r); });
+}
+
 TEST_F(ResultStoreTest, RefusesAnExistingFileAndLeavesItIntact) {
-  { ResultStore::create(path_, false)->append_matrix_row(row("none", "none", 0.5, NAN)); }
+  add_row(*create(path_, false), row("none", "none", 0.5, NAN));
   const auto before = fs::file_size(path_);
   try {
-    ResultStore::create(path_, false);
+    create(path_, false);
     FAIL() << "expected a StorageError";
   } catch (const StorageError& e) {
     EXPECT_NE(std::string(e.what()).find(path_ + ": results file exists"), std::string::npos);
@@ -143,15 +153,64 @@ TEST_F(ResultStoreTest, RefusesAnExistingFileAndLeavesItIntact) {
   EXPECT_EQ(fs::file_size(path_), before);
   EXPECT_EQ(read_matrix(path_).size(), 1u);
   // --overwrite replaces it.
-  { ResultStore::create(path_, true); }
+  create(path_, true);
   EXPECT_EQ(read_matrix(path_).size(), 0u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(fs::path(path_).parent_path()), fs::directory_iterator()), 1)
+      << "no commit copies left behind";
 }
 
-TEST_F(ResultStoreTest, RowsAreDurableBeforeTheStoreCloses) {
-  auto store = ResultStore::create(path_, false);
-  store->append_matrix_row(row("badnets", "none", 0.9, 1.0));
-  // Another reader sees the flushed row while the writer still holds the file.
-  EXPECT_EQ(read_matrix(path_).size(), 1u);
+// A commit that throws half-way leaves the file exactly as it was; the next one goes through.
+TEST_F(ResultStoreTest, AFailedCommitChangesNothing) {
+  auto store = create(path_, false);
+  add_row(*store, row("badnets", "none", 0.9, 1.0));
+  std::ifstream in(path_, std::ios::binary);
+  const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THROW(store->commit([&](ResultWriter& w) {
+                 w.append_matrix_row(row("badnets", "ft", 0.8, 0.1));
+                 throw StorageError("disk full");
+               }),
+               StorageError);
+  std::ifstream again(path_, std::ios::binary);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()), before);
+  add_row(*store, row("badnets", "ft", 0.8, 0.1));
+  EXPECT_EQ(read_matrix(path_).size(), 2u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(fs::path(path_).parent_path()), fs::directory_iterator()), 1);
+}
+
+// A reader that opened the file before a commit keeps reading the version it opened; a reader
+// opening after it sees the new unit. The writer never holds the file open.
+TEST_F(ResultStoreTest, ReadersSeeWholeUnits) {
+  auto store = create(path_, false);
+  add_row(*store, row("badnets", "none", 0.9, 1.0));
+  hid_t reader = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(reader, 0);
+  add_row(*store, row("badnets", "ft", 0.8, 0.1));
+  hid_t ds = H5Dopen2(reader, "matrix", H5P_DEFAULT);
+  hid_t space = H5Dget_space(ds);
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space, &n, nullptr);
+  EXPECT_EQ(n, 1u);
+  H5Sclose(space);
+  H5Dclose(ds);
+  H5Fclose(reader);
+  EXPECT_EQ(read_matrix(path_).size(), 2u);
+}
+
+TEST_F(ResultStoreTest, OpensOnlyResultsFiles) {
+  create(path_, false);
+  EXPECT_EQ(results_file_problem(path_), "");
+  EXPECT_NO_THROW(ResultStore::open(path_));
+  const std::string truncated = (dir_ / "t.h5").string();
+  fs::copy_file(path_, truncated);
+  fs::resize_file(truncated, fs::file_size(truncated) / 2);
+  EXPECT_NE(results_file_problem(truncated), "");
+  try {
+    ResultStore::open(truncated);
+    FAIL();
+  } catch (const StorageError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(truncated + ": ", 0), 0u) << e.what();
+  }
+  EXPECT_EQ(results_file_problem((dir_ / "none.h5").string()), "file not found");
 }
 
 TEST_F(ResultStoreTest, ReadingAGarbageFileIsAClearError) {
