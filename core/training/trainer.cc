@@ -4,11 +4,77 @@
 #include <cmath>
 #include <tuple>
 
+#include <torch/serialize.h>
+
+#include <filesystem>
+#include <sstream>
+
 #include "core/errors.h"
 #include "core/training/batches.h"
+#include "core/training/checkpoint.h"
 #include "core/training/data_parallel.h"
 
 namespace pbe {
+namespace {
+
+constexpr int kCurveColumns = 7;  // epoch, lr, loss, train_acc, seconds, acc, asr
+
+NamedTensors training_state(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const TrainCurve& curve) {
+  NamedTensors state;
+  for (const auto& p : model.named_parameters()) state.emplace_back("model/" + p.key(), p.value());
+  for (const auto& b : model.named_buffers()) state.emplace_back("model/" + b.key(), b.value());
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  const std::string s = bytes.str();
+  state.emplace_back("optimizer", torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())},
+                                                   torch::kByte).clone());
+  auto rows = torch::empty({static_cast<int64_t>(curve.size()), kCurveColumns}, torch::kDouble);
+  for (size_t i = 0; i < curve.size(); ++i) {
+    const auto& r = curve[i];
+    const double v[kCurveColumns] = {static_cast<double>(r.epoch), r.lr, r.loss, r.train_acc, r.seconds, r.eval.acc, r.eval.asr};
+    for (int c = 0; c < kCurveColumns; ++c) rows[static_cast<int64_t>(i)][c] = v[c];
+  }
+  state.emplace_back("curve", rows);
+  return state;
+}
+
+// Loads the checkpoint at `path` into the model, the optimiser and the curve when every rank of the
+// group can; returns the epochs it covers (0: start from scratch).
+int resume_training(const std::string& path, ClassifierImpl& model, torch::optim::Optimizer& optimizer,
+                    TrainCurve& curve, ProcessGroup& group) {
+  std::string problem;
+  auto state = load_checkpoint(path, problem);
+  auto usable = torch::tensor({state ? 1 : 0}, torch::kInt);
+  group.allreduce(usable, ReduceOp::kMin);
+  if (usable.item<int>() == 0) return 0;
+  torch::NoGradGuard no_grad;
+  for (const auto& p : model.named_parameters())
+    p.value().copy_(checkpoint_tensor(*state, "model/" + p.key(), path));
+  for (const auto& b : model.named_buffers()) b.value().copy_(checkpoint_tensor(*state, "model/" + b.key(), path));
+  const auto& bytes = checkpoint_tensor(*state, "optimizer", path);
+  std::istringstream in(std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel())));
+  torch::serialize::InputArchive archive;
+  archive.load_from(in, model.device());
+  optimizer.load(archive);
+  const auto rows = checkpoint_tensor(*state, "curve", path);
+  curve.clear();
+  for (int64_t i = 0; i < rows.size(0); ++i) {
+    EpochRecord r;
+    r.epoch = static_cast<int>(rows[i][0].item<double>());
+    r.lr = rows[i][1].item<double>();
+    r.loss = rows[i][2].item<double>();
+    r.train_acc = rows[i][3].item<double>();
+    r.seconds = rows[i][4].item<double>();
+    r.eval.acc = rows[i][5].item<double>();
+    r.eval.asr = rows[i][6].item<double>();
+    curve.push_back(r);
+  }
+  return static_cast<int>(curve.size());
+}
+
+}  // namespace
 
 void SgdRecipe::check(const std::string& owner) const {
   if (batch_size < 1 || !(lr > 0)) throw ConfigError(owner + ": batch_size and lr must be positive");
@@ -68,8 +134,10 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
                                                       .momentum(o.momentum)
                                                       .weight_decay(o.weight_decay));
   TrainCurve curve;
+  const bool checkpointed = !o.checkpoint_path.empty();
+  const int first_epoch = checkpointed ? std::min(o.epochs, resume_training(o.checkpoint_path, model, optimizer, curve, group)) : 0;
   int64_t images_done = 0;
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto start = Clock::now();
     const double lr = learning_rate(o, epoch);
     set_learning_rate(optimizer, lr);
@@ -103,7 +171,10 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
     EpochRecord rec = close_epoch(stats, model, o, epoch, lr, group, evaluate);
     rec.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     curve.push_back(rec);
+    if (checkpointed && epoch + 1 < o.epochs && group.rank() == 0)
+      save_checkpoint(o.checkpoint_path, training_state(model, optimizer, curve));
   }
+  if (checkpointed && group.rank() == 0) std::filesystem::remove(o.checkpoint_path);
   model.eval();
   return curve;
 }

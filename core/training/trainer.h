@@ -49,6 +49,11 @@ struct TrainOptions {
   std::string phase = "train";  // Name shown in progress.
   BatchTransform transform;     // Optional; applied after augmentation.
   ForwardFn forward;            // Optional; model.forward and no extra loss when empty.
+  // Optional: after each epoch the group's first rank saves the training (model, optimiser,
+  // curve) here, and a training that finds a usable checkpoint here goes on after its epoch, as if
+  // never interrupted (each epoch's batches depend on the seed and the epoch only). Removed when
+  // the training ends. An unusable file is ignored (the launcher reports it).
+  std::string checkpoint_path;
 };
 
 // The SGD knobs a fine-tuning defense exposes (FT, AFT, PBE).

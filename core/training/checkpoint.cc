@@ -1,0 +1,108 @@
+#include "core/training/checkpoint.h"
+
+#include <fcntl.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "core/errors.h"
+
+namespace pbe {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr char kMagic[8] = {'P', 'B', 'E', 'C', 'K', 'P', 'T', '1'};
+constexpr size_t kHeader = sizeof kMagic + sizeof(uint64_t) + sizeof(uint32_t);
+
+uint32_t crc_of(const char* data, size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (size > 0) {  // crc32 takes uInt lengths
+    const auto chunk = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data), chunk);
+    data += chunk;
+    size -= chunk;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+void fsync_path(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error(path.string() + ": fsync failed");
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& [name, t] : tensors) dict.insert(name, t.detach().cpu().contiguous());
+  const std::vector<char> payload = torch::jit::pickle_save(c10::IValue(dict));
+  const uint64_t size = payload.size();
+  const uint32_t crc = crc_of(payload.data(), payload.size());
+  const fs::path target(path), dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const fs::path tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(kMagic, sizeof kMagic);
+    out.write(reinterpret_cast<const char*>(&size), sizeof size);
+    out.write(reinterpret_cast<const char*>(&crc), sizeof crc);
+    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+    if (!out) throw std::runtime_error(path + ": cannot write checkpoint (disk full?)");
+  }
+  fsync_path(tmp);
+  fs::rename(tmp, target, ec);
+  if (ec) throw std::runtime_error(path + ": cannot move checkpoint into place: " + ec.message());
+  fsync_path(dir);
+}
+
+std::optional<NamedTensors> load_checkpoint(const std::string& path, std::string& problem) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    problem = "no checkpoint";
+    return std::nullopt;
+  }
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < kHeader || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    problem = "not a pbe-dist checkpoint (or truncated to " + std::to_string(bytes.size()) + " bytes)";
+    return std::nullopt;
+  }
+  uint64_t size = 0;
+  uint32_t crc = 0;
+  std::memcpy(&size, bytes.data() + sizeof kMagic, sizeof size);
+  std::memcpy(&crc, bytes.data() + sizeof kMagic + sizeof size, sizeof crc);
+  if (bytes.size() - kHeader != size) {
+    problem = "truncated: " + std::to_string(bytes.size() - kHeader) + " of " + std::to_string(size) + " payload bytes";
+    return std::nullopt;
+  }
+  if (crc_of(bytes.data() + kHeader, size) != crc) {
+    problem = "checksum mismatch (corrupt)";
+    return std::nullopt;
+  }
+  NamedTensors out;
+  try {
+    const auto dict = torch::jit::pickle_load(std::vector<char>(bytes.begin() + kHeader, bytes.end())).toGenericDict();
+    for (const auto& item : dict) out.emplace_back(item.key().toStringRef(), item.value().toTensor());
+  } catch (const std::exception& e) {
+    problem = std::string("unreadable payload: ") + e.what();
+    return std::nullopt;
+  }
+  return out;
+}
+
+const at::Tensor& checkpoint_tensor(const NamedTensors& tensors, const std::string& name, const std::string& path) {
+  for (const auto& [n, t] : tensors)
+    if (n == name) return t;
+  throw std::runtime_error(path + ": checkpoint has no '" + name + "'");
+}
+
+}  // namespace pbe

@@ -1,0 +1,29 @@
+#pragma once
+// Checkpoints: named tensors on disk that a resumed run takes back (pbe_dist run --resume).
+// A checkpoint file is "PBECKPT1", the payload's byte count and CRC-32 (little-endian uint64,
+// uint32), then the payload (torch::pickle_save of a dict name -> CPU tensor). It is written to a
+// temporary file, fsynced and renamed into place, so a kill leaves the old checkpoint or the new
+// one. A missing, truncated or corrupt file is reported, never loaded.
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pbe {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// Writes `tensors` (copied to the CPU) to `path`, creating its directory. Throws std::runtime_error
+// (an I/O failure is not a cell's scientific failure: the job ends).
+void save_checkpoint(const std::string& path, const NamedTensors& tensors);
+
+// The tensors saved at `path`, in their order; std::nullopt with `problem` set ("no checkpoint",
+// "truncated: ...", "checksum mismatch ...") when it cannot be used.
+std::optional<NamedTensors> load_checkpoint(const std::string& path, std::string& problem);
+
+// The tensor named `name`; std::runtime_error naming `path` when it is absent.
+const at::Tensor& checkpoint_tensor(const NamedTensors& tensors, const std::string& name, const std::string& path);
+
+}  // namespace pbe

@@ -1,0 +1,135 @@
+// Checkpoint files: what goes in comes back; a truncated, corrupt or foreign file is refused with
+// its problem named. A training interrupted after an epoch and run again from its checkpoint
+// ends with the weights and curve of an uninterrupted one.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "core/data/synthetic.h"
+#include "core/models/classifier.h"
+#include "core/training/checkpoint.h"
+#include "core/training/trainer.h"
+#include "distributed/single_process_group.h"
+#include "tests/temp_dir_test.h"
+
+using namespace pbe;
+namespace fs = std::filesystem;
+
+namespace {
+
+class CheckpointTest : public pbe::testing::TempDirTest {
+ protected:
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+};
+
+TEST_F(CheckpointTest, RoundTripKeepsNamesOrderAndValues) {
+  const NamedTensors saved{{"z/weights", torch::rand({3, 4})},
+                           {"a/count", torch::tensor({7, 8}, torch::kLong)},
+                           {"bytes", torch::tensor({1, 2, 255}, torch::kByte)}};
+  save_checkpoint(path("sub/c.pt"), saved);
+  std::string problem;
+  auto loaded = load_checkpoint(path("sub/c.pt"), problem);
+  ASSERT_TRUE(loaded) << problem;
+  ASSERT_EQ(loaded->size(), saved.size());
+  for (size_t i = 0; i < saved.size(); ++i) {
+    EXPECT_EQ((*loaded)[i].first, saved[i].first);
+    EXPECT_TRUE(torch::equal((*loaded)[i].second, saved[i].second));
+  }
+  EXPECT_TRUE(torch::equal(checkpoint_tensor(*loaded, "a/count", "c.pt"), saved[1].second));
+  EXPECT_THROW(checkpoint_tensor(*loaded, "missing", "c.pt"), std::runtime_error);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "sub"), fs::directory_iterator()), 1) << "no temporary left";
+}
+
+TEST_F(CheckpointTest, TruncatedCorruptAndForeignFilesAreRefused) {
+  save_checkpoint(path("c.pt"), {{"w", torch::rand({64})}});
+  const auto size = fs::file_size(path("c.pt"));
+  std::string problem;
+  EXPECT_FALSE(load_checkpoint(path("none.pt"), problem));
+  EXPECT_EQ(problem, "no checkpoint");
+
+  fs::copy_file(path("c.pt"), path("cut.pt"));
+  fs::resize_file(path("cut.pt"), size - 10);
+  EXPECT_FALSE(load_checkpoint(path("cut.pt"), problem));
+  EXPECT_EQ(problem.rfind("truncated", 0), 0u) << problem;
+
+  fs::copy_file(path("c.pt"), path("flip.pt"));
+  {
+    std::fstream f(path("flip.pt"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 40));
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(static_cast<std::streamoff>(size - 40));
+    c = static_cast<char>(c ^ 0x5a);
+    f.write(&c, 1);
+  }
+  EXPECT_FALSE(load_checkpoint(path("flip.pt"), problem));
+  EXPECT_EQ(problem, "checksum mismatch (corrupt)");
+
+  std::ofstream(path("text.pt")) << "hello";
+  EXPECT_FALSE(load_checkpoint(path("text.pt"), problem));
+  EXPECT_NE(problem.find("not a pbe-dist checkpoint"), std::string::npos);
+}
+
+struct Interrupt : std::runtime_error {
+  Interrupt() : std::runtime_error("interrupted") {}
+};
+
+TEST_F(CheckpointTest, ATrainingResumedFromItsCheckpointEndsAsAnUninterruptedOne) {
+  SyntheticOptions so;
+  so.train_size = 256;
+  const TrainTest data = make_synthetic(so);
+  ModelOptions mo;
+  mo.image_size = 12;
+  mo.num_classes = 4;
+  mo.width = 4;
+  SingleProcessGroup group;
+  TrainOptions t;
+  t.epochs = 4;
+  t.batch_size = 32;
+  t.lr = 0.05;
+  auto fresh = [&] {
+    torch::manual_seed(3);
+    return make_model(mo);
+  };
+  auto whole = fresh();
+  const TrainCurve expected = train_classifier(*whole, data.train, t, group);
+
+  t.checkpoint_path = path("train.pt");
+  auto interrupted = fresh();
+  // Stopped in epoch 2 (0-based), after the checkpoint of epochs 0-1.
+  ProgressFn stop = [](const ProgressEvent& e) {
+    if (e.epoch == 2) throw Interrupt();
+  };
+  EXPECT_THROW(train_classifier(*interrupted, data.train, t, group, {}, stop), Interrupt);
+  ASSERT_TRUE(fs::exists(t.checkpoint_path));
+
+  auto resumed = fresh();  // a new process: fresh weights, the checkpoint on disk
+  int first_epoch_seen = -1;
+  ProgressFn watch = [&](const ProgressEvent& e) {
+    if (first_epoch_seen < 0) first_epoch_seen = e.epoch;
+  };
+  const TrainCurve curve = train_classifier(*resumed, data.train, t, group, {}, watch);
+  EXPECT_EQ(first_epoch_seen, 2) << "epochs 0 and 1 come from the checkpoint";
+  EXPECT_FALSE(fs::exists(t.checkpoint_path)) << "removed when the training ends";
+  ASSERT_EQ(curve.size(), expected.size());
+  for (size_t i = 0; i < curve.size(); ++i) {
+    EXPECT_EQ(curve[i].epoch, expected[i].epoch);
+    EXPECT_NEAR(curve[i].loss, expected[i].loss, 1e-6);
+  }
+  for (size_t i = 0; i < whole->parameters().size(); ++i)
+    EXPECT_TRUE(torch::allclose(resumed->parameters()[i], whole->parameters()[i], 1e-5, 1e-6)) << i;
+
+  // A corrupt checkpoint is not used: the training starts over and still ends the same.
+  std::ofstream(t.checkpoint_path) << "PBECKPT1 garbage";
+  auto over = fresh();
+  first_epoch_seen = -1;
+  train_classifier(*over, data.train, t, group, {}, watch);
+  EXPECT_EQ(first_epoch_seen, 0);
+  for (size_t i = 0; i < whole->parameters().size(); ++i)
+    EXPECT_TRUE(torch::allclose(over->parameters()[i], whole->parameters()[i], 1e-5, 1e-6)) << i;
+}
+
+}  // namespace
