@@ -20,11 +20,18 @@ Infection Attack::infect(ClassifierImpl& model, const AttackContext& ctx) {
   return out;
 }
 
+const at::Tensor& state_tensor(const Artifacts& state, const std::string& name) {
+  for (const auto& [n, t] : state)
+    if (n == name) return t;
+  throw std::runtime_error("attack state has no '" + name + "'");
+}
+
 Classifier train_clean_surrogate(const AttackContext& ctx, int epochs, const std::string& purpose) {
   torch::manual_seed(derive_seed(ctx.seed, purpose + "/init"));
   Classifier model = make_model(ctx.model);
   TrainOptions t = ctx.training;
   if (epochs > 0) t.epochs = epochs;
+  if (!t.checkpoint_path.empty()) t.checkpoint_path += "." + purpose;  // not the victim's
   t.seed = derive_seed(ctx.seed, purpose + "/train");
   t.phase = purpose;
   train_classifier(*model, ctx.clean_train, t, ctx.group, {}, ctx.progress);

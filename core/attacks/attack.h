@@ -81,7 +81,16 @@ class Attack {
   virtual at::Tensor asr_mask(const at::Tensor& true_labels) const = 0;
   // What defines the trigger for images of this shape, for the results file.
   virtual Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const = 0;
+  // What prepare() and infect() learned that poison() and apply_trigger() need (an optimised
+  // trigger, generator weights, adversarial images), saved with the infected model's checkpoint
+  // so that a resumed run needs neither again. Default: nothing (the options define the trigger).
+  virtual Artifacts state() const { return {}; }
+  // Takes back what state() gave; std::runtime_error when something is missing or misshapen.
+  virtual void restore(const Artifacts& state) {}
 };
+
+// The tensor named `name` in `state` (Attack::restore's helper); std::runtime_error if absent.
+const at::Tensor& state_tensor(const Artifacts& state, const std::string& name);
 
 // A clean model of the victim's architecture trained with the victim's recipe (for `epochs`
 // epochs; 0 = the recipe's) on the clean training set: what LC and TrojanNN attack against.

@@ -257,6 +257,21 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
   return out;
 }
 
+Artifacts InputAware::state() const { return artifacts(0, 0, 0); }  // the generators' weights
+
+void InputAware::restore(const Artifacts& state) {
+  torch::NoGradGuard no_grad;
+  for (auto* g : {&pattern_generator_, &mask_generator_}) {
+    const std::string prefix = g == &pattern_generator_ ? "pattern_generator/" : "mask_generator/";
+    for (auto& p : (*g)->named_parameters()) {
+      const auto& saved = state_tensor(state, prefix + p.key());
+      if (saved.sizes() != p.value().sizes()) throw std::runtime_error("input-aware: " + prefix + p.key() + " has another shape");
+      p.value().copy_(saved);
+      p.value().requires_grad_(false);
+    }
+  }
+}
+
 Artifacts InputAware::artifacts(int64_t, int64_t, int64_t) const {
   Artifacts out;
   for (const auto& p : pattern_generator_->named_parameters())

@@ -55,6 +55,8 @@ class InputAware final : public PoisonLabelAttack {
   at::Tensor apply_trigger(const at::Tensor& images) const override;
   Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const override;
   // The trained generators' per-image pattern [N, C, H, W] and thresholded mask [N, 1, H, W].
+  Artifacts state() const override;
+  void restore(const Artifacts& state) override;
   at::Tensor pattern(const at::Tensor& images) const;
   at::Tensor mask(const at::Tensor& images) const;
 

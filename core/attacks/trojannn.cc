@@ -78,6 +78,11 @@ void TrojanNN::prepare(const AttackContext& ctx) {
   ctx.group.broadcast(pattern_, 0);
 }
 
+void TrojanNN::restore(const Artifacts& state) {
+  pattern_ = state_tensor(state, "pattern").to(torch::kFloat).clone();
+  neurons_ = state_tensor(state, "neurons").to(torch::kLong).clone();
+}
+
 at::Tensor TrojanNN::apply_trigger(const at::Tensor& images) const {
   return stamp(images, pattern_, mask(images.size(2), images.size(3)));
 }

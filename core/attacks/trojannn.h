@@ -35,6 +35,8 @@ class TrojanNN final : public PoisonLabelAttack {
   // Optimises the pattern against `model` (what prepare() does after training it). Returns the
   // selected neurons' mean activation before and after.
   std::pair<double, double> optimise_trigger(ClassifierImpl& model);
+  Artifacts state() const override { return {{"pattern", pattern_}, {"neurons", neurons_}}; }
+  void restore(const Artifacts& state) override;
   const at::Tensor& pattern() const { return pattern_; }        // [C, H, W]
   const at::Tensor& selected_neurons() const { return neurons_; }  // int64 [neurons]
 

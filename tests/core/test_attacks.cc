@@ -324,6 +324,48 @@ TEST(InputAware, GeneratorShapesAndMaskRange) {
   }
 }
 
+// What a resumed run restores instead of prepare()/infect(): a fresh instance given state()
+// poisons and triggers exactly as the trained one.
+TEST(Attacks, RestoredStatePoisonsAndTriggersAsTheOriginal) {
+  SyntheticOptions so;
+  so.size = 16;
+  so.train_size = 120;
+  const auto data = make_synthetic(so);
+  const auto x = to_float(data.train.images.narrow(0, 0, 8));
+  SingleProcessGroup group;
+  TrainOptions t;
+  t.epochs = 1;
+  const ImageShape shape = data.train.shape();
+  std::vector<std::pair<std::unique_ptr<Attack>, std::unique_ptr<Attack>>> pairs;
+  {
+    torch::manual_seed(1);
+    auto trained = std::make_unique<TrojanNN>(TrojanNNOptions{}, shape);
+    trained->optimise_trigger(*make_model(tiny_model(shape)));
+    pairs.emplace_back(std::move(trained), std::make_unique<TrojanNN>(TrojanNNOptions{}, shape));
+  }
+  {
+    LabelConsistentOptions o;
+    o.pgd.steps = 2;
+    auto trained = std::make_unique<LabelConsistent>(o, shape);
+    trained->prepare(AttackContext{data.train, tiny_model(shape), t, group, 7, {}, {}});
+    pairs.emplace_back(std::move(trained), std::make_unique<LabelConsistent>(o, shape));
+  }
+  {
+    torch::manual_seed(2);
+    auto trained = std::make_unique<InputAware>(InputAwareOptions{}, shape);
+    torch::manual_seed(3);  // other weights until restored
+    pairs.emplace_back(std::move(trained), std::make_unique<InputAware>(InputAwareOptions{}, shape));
+  }
+  for (auto& [trained, fresh] : pairs) {
+    SCOPED_TRACE(trained->name());
+    ASSERT_FALSE(trained->state().empty());
+    fresh->restore(trained->state());
+    expect_same(fresh->poison(data.train, derive_seed(7, "poison")), trained->poison(data.train, derive_seed(7, "poison")));
+    EXPECT_TRUE(torch::equal(fresh->apply_trigger(x), trained->apply_trigger(x)));
+    EXPECT_THROW(fresh->restore({}), std::runtime_error);
+  }
+}
+
 TEST(InputAware, RejectsBadRates) {
   InputAwareOptions o;
   o.cross_rate = -0.1;
