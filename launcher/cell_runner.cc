@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <memory>
 
@@ -10,6 +12,7 @@
 #include "core/metrics/evaluation.h"
 #include "core/metrics/formulas.h"
 #include "core/models/classifier.h"
+#include "core/training/checkpoint.h"
 #include "core/training/trainer.h"
 
 namespace pbe {
@@ -115,13 +118,55 @@ ModelOptions CellRunner::model_options() const {
   return o;
 }
 
-Infection CellRunner::train_victim(Attack& attack, Classifier& model, int seed, const EvalFn& eval_curve) {
+std::string CellRunner::checkpoint_path(const std::string& id, int seed, const std::string& suffix) const {
+  return spec_.output + ".ckpt/" + id + "-seed" + std::to_string(seed) + suffix;
+}
+
+void CellRunner::save_infected(const std::string& id, int seed, ClassifierImpl& model, const Attack& attack) {
+  if (group_.rank() != 0) return;
+  NamedTensors state = model_state(model);
+  for (const auto& [name, t] : attack.state()) state.emplace_back("attack/" + name, t);
+  save_checkpoint(checkpoint_path(id, seed, ".pt"), state);
+}
+
+bool CellRunner::load_infected(const std::string& id, int seed, Classifier& model, Attack& attack) {
+  const std::string path = checkpoint_path(id, seed, ".pt");
+  std::string problem;
+  auto state = load_checkpoint(path, problem);
+  if (state) {
+    try {
+      model = make_model(model_options());
+      load_model_state(*model, *state, path);
+      model->eval();
+      Artifacts saved;
+      for (const auto& [name, t] : *state)
+        if (name.rfind("attack/", 0) == 0) saved.emplace_back(name.substr(7), t);
+      attack.restore(saved);
+    } catch (const std::exception& e) {
+      state.reset();
+      problem = e.what();
+    }
+  }
+  auto usable = torch::tensor({state ? 1 : 0}, torch::kInt);
+  group_.allreduce(usable, ReduceOp::kMin);
+  if (usable.item<int>() == 1) return true;
+  if (group_.rank() == 0)
+    spdlog::warn("{}: {}; training the model again", path, problem.empty() ? "unusable on another rank" : problem);
+  return false;
+}
+
+Infection CellRunner::train_victim(Attack& attack, Classifier& model, const std::string& id, int seed,
+                                   const EvalFn& eval_curve) {
   const ModelOptions options = model_options();
   torch::manual_seed(derive_seed(seed, "init"));
   model = make_model(options);
   TrainOptions t = spec_.training;
   t.seed = derive_seed(seed, "train");
   t.phase = "train";
+  t.checkpoint_path = checkpoint_path(id, seed, ".train.pt");
+  if (std::string problem; std::filesystem::exists(t.checkpoint_path) && !load_checkpoint(t.checkpoint_path, problem) &&
+                           group_.rank() == 0)
+    spdlog::warn("{}: {}; training from the first epoch", t.checkpoint_path, problem);
   AttackContext ctx{data_.train, options, t, group_, static_cast<uint64_t>(seed), eval_curve, progress_.callback()};
   attack.prepare(ctx);
   return attack.infect(*model, ctx);
@@ -132,9 +177,12 @@ ClassifierImpl* CellRunner::clean_model(int seed) {
   for (const AttackEntry& entry : spec_.attacks) {
     auto attack = entry.make();
     if (!attack->is_clean()) continue;
-    spdlog::info("seed {}: training the clean model for the probes (its cell runs elsewhere or later)", seed);
     Classifier model;
-    train_victim(*attack, model, seed, {});
+    if (!std::filesystem::exists(checkpoint_path(entry.id, seed, ".pt")) || !load_infected(entry.id, seed, model, *attack)) {
+      spdlog::info("seed {}: training the clean model for the probes (its cell runs elsewhere or later)", seed);
+      train_victim(*attack, model, entry.id, seed, {});
+      save_infected(entry.id, seed, *model, *attack);
+    }
     return (clean_models_[seed] = model).get();
   }
   return nullptr;
@@ -145,6 +193,19 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   const Dataset& train = data_.train;
   const Dataset& test = data_.test;
   std::vector<MatrixRow> rows;
+
+  // --resume: the units the results file holds are not run again.
+  std::map<std::string, MatrixRow> stored_rows;  // defense id -> its row
+  for (const MatrixRow& r : stored_.rows)
+    if (r.dataset == key.dataset && r.model == key.model && r.attack == key.attack && r.seed == key.seed)
+      stored_rows.emplace(r.defense, r);
+  if (std::all_of(spec_.defenses.begin(), spec_.defenses.end(), [&](const auto& d) { return stored_rows.count(d.id) > 0; })) {
+    spdlog::info("cell {} seed {}: in the results file already", key.attack, key.seed);
+    for (const auto& d : spec_.defenses) rows.push_back(stored_rows.at(d.id));
+    return rows;
+  }
+  const auto stored_attack = stored_.attacks.find(key.group_path());
+  const bool attack_stored = stored_attack != stored_.attacks.end() && stored_attack->second.status == "done";
 
   // This cell's own attack instance: prepare() and infect() may leave state in it (an optimised
   // trigger, a trained generator) that the defenses' evaluations use.
@@ -163,10 +224,17 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   Classifier model;
   PoisonedDataset poisoned;  // The defender's training set: poisoned, the mask unknown to it.
   try {
-    Infection infection = train_victim(attack, model, key.seed, eval_curve);
-    poisoned = std::move(infection.poisoned);
+    if (attack_stored && std::filesystem::exists(checkpoint_path(key.attack, key.seed, ".pt")) &&
+        load_infected(key.attack, key.seed, model, attack)) {
+      spdlog::info("cell {} seed {}: infected model from its checkpoint", key.attack, key.seed);
+      poisoned = attack.poison(train, derive_seed(key.seed, "poison"));  // as infect() made it
+    } else {
+      Infection infection = train_victim(attack, model, key.attack, key.seed, eval_curve);
+      poisoned = std::move(infection.poisoned);
+      arec.curve = to_columns(infection.curve);
+      save_infected(key.attack, key.seed, *model, attack);
+    }
     before = evaluate_backdoor(*model, test, attack, group_);
-    arec.curve = to_columns(infection.curve);
     arec.poison_mask = to_vector<uint8_t>(poisoned.poison_mask.to(torch::kByte));
     arec.metrics = {{"acc", before.acc},
                     {"asr", before.asr},
@@ -182,7 +250,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
     }
     if (attack.is_clean()) {
       clean_models_[key.seed] = model->replicate();
-    } else if (spec_.probes.samples > 0) {
+    } else if (spec_.probes.samples > 0 && !attack_stored) {
       arec.probes = run_probes(*model, attack, key.seed);
     }
     spdlog::info("cell {}/{} {} seed {}: trained: ACC {:.2f}% ASR {}", cell.index + 1,
@@ -197,7 +265,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   if (arec.status == Status::kFailed) {
     for (const auto& d : spec_.defenses) rows.push_back(make_row(key, d.id, Status::kFailed, "attack failed: " + arec.error, 0));
   }
-  if (store_) {  // one unit: the attack (with its failed rows, if it failed)
+  if (store_ && !attack_stored) {  // one unit: the attack (with its failed rows, if it failed)
     store_->commit([&](ResultWriter& w) {
       w.write_attack(key, arec);
       for (const auto& row : rows) w.append_matrix_row(row);
@@ -221,6 +289,10 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   const auto order = seeded_permutation(train.size(), derive_seed(key.seed, "clean-extra"));
   for (size_t di = 0; di < spec_.defenses.size(); ++di) {
     const DefenseEntry& d = spec_.defenses[di];
+    if (auto it = stored_rows.find(d.id); it != stored_rows.end()) {
+      rows.push_back(it->second);
+      continue;
+    }
     const auto start = Clock::now();
     DefenseRecord drec;
     drec.options = d.options;
@@ -281,6 +353,9 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
     }
     rows.push_back(row);
   }
+  // Every unit of the cell is in the results file: its checkpoint is not needed again (a clean
+  // model's is, for other cells' probes, until the run ends).
+  if (group_.rank() == 0 && !attack.is_clean()) std::filesystem::remove(checkpoint_path(key.attack, key.seed, ".pt"));
   return rows;
 }
 

@@ -24,11 +24,22 @@ class CellRunner {
   CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group, torch::Device device,
              ResultStore* store, ProgressReporter& progress);
   std::vector<MatrixRow> run(const Cell& cell);
+  // --resume: the units `stored` holds are skipped (their rows are returned as they are), and a
+  // cell whose attack unit is stored takes its infected model and attack state from its checkpoint
+  // (trained again, the same way, when the checkpoint is missing or unusable).
+  void resume_from(StoredResults stored) { stored_ = std::move(stored); }
 
  private:
   ModelOptions model_options() const;
-  // A fresh model of the seed trained through `attack` (prepare + infect), as a cell trains it.
-  Infection train_victim(Attack& attack, Classifier& model, int seed, const EvalFn& eval_curve);
+  // A fresh model of the seed trained through `attack` (prepare + infect), as a cell trains it,
+  // with epoch checkpoints under the cell's name `id`.
+  Infection train_victim(Attack& attack, Classifier& model, const std::string& id, int seed, const EvalFn& eval_curve);
+  // Checkpoint files next to the results file: OUTPUT.ckpt/<attack id>-seed<k><suffix>.
+  std::string checkpoint_path(const std::string& id, int seed, const std::string& suffix) const;
+  // The infected model and the attack's state: saved by the group's first rank, loaded by every
+  // rank (a group-wide agreement: false, with the problem logged, if any rank cannot use it).
+  void save_infected(const std::string& id, int seed, ClassifierImpl& model, const Attack& attack);
+  bool load_infected(const std::string& id, int seed, Classifier& model, Attack& attack);
   // The seed's clean model when the spec has a "none" row: the one its cell trained, or (that cell
   // not run here yet: another group, or later in the spec) the same training done now. Null otherwise.
   ClassifierImpl* clean_model(int seed);
@@ -43,6 +54,7 @@ class CellRunner {
   Dataset curve_test_;  // The fixed test subset the per-epoch curves evaluate on.
   // Each seed's clean model: the probes' baseline.
   std::map<int, Classifier> clean_models_;
+  StoredResults stored_;  // --resume: what the results file already holds
 };
 
 }  // namespace pbe

@@ -128,6 +128,25 @@ int ranks_per_cell(const ExperimentSpec& spec, const World& world) {
   return k;
 }
 
+// The results file of an interrupted run of `spec`, checked before anything is written to it
+// (StorageError "<path>: cannot resume: <why>; nothing was changed"); leftover commit copies of
+// the killed run are removed.
+std::unique_ptr<ResultStore> open_to_resume(const ExperimentSpec& spec) {
+  const std::string& path = spec.output;
+  const auto refuse = [&](const std::string& why) {
+    return StorageError(path + ": cannot resume: " + why + "; nothing was changed");
+  };
+  if (const std::string problem = results_file_problem(path); !problem.empty()) throw refuse(problem);
+  if (read_stored_results(path).spec_text != spec.text)
+    throw refuse("it was started by another spec (its /spec differs from " + spec.file + ")");
+  const auto dir = std::filesystem::path(path).parent_path().empty() ? std::filesystem::path(".")
+                                                                      : std::filesystem::path(path).parent_path();
+  const std::string prefix = std::filesystem::path(path).filename().string() + ".commit-";
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(entry.path());
+  return ResultStore::open(path);
+}
+
 // `rows` sorted by their cell's position in the plan (rows of one cell keep their order).
 std::vector<MatrixRow> in_plan_order(std::vector<MatrixRow> rows, const Plan& plan) {
   std::map<std::pair<std::string, int>, int> index;  // (attack id, seed) -> plan position
@@ -192,8 +211,10 @@ int run_command(const World& world, const RunOptions& o) {
   // one rank at a time (JobLock), so each finished unit is in the file as soon as it finishes.
   std::unique_ptr<ResultStore> store;
   std::string store_error;
+  const bool resuming = o.resume && std::filesystem::exists(spec.output);
   try {
-    if (world.rank() == 0) store = ResultStore::create(spec.output, o.overwrite, spec.text, provenance);
+    if (world.rank() == 0)
+      store = resuming ? open_to_resume(spec) : ResultStore::create(spec.output, o.overwrite, spec.text, provenance);
   } catch (const StorageError& e) {
     store_error = e.what();
   }
@@ -205,6 +226,13 @@ int run_command(const World& world, const RunOptions& o) {
                   ": the output must be on a filesystem every group's first rank shares)";
   }
   if (!all_succeeded(*everyone, world.rank(), store_error)) return 2;
+  StoredResults runner_resume;
+  if (resuming) {  // every rank reads what is done before any unit is committed
+    runner_resume = read_stored_results(spec.output);
+    spdlog::info("{}: resuming: {} of {} results already in it", spec.output, runner_resume.rows.size(),
+                 plan.cells.size() * spec.defenses.size());
+  }
+  everyone->barrier();
   JobLock commit_lock(world);
   if (store && groups > 1) store->set_commit_lock({[&] { commit_lock.lock(); }, [&] { commit_lock.unlock(); }});
 
@@ -212,6 +240,7 @@ int run_command(const World& world, const RunOptions& o) {
   if (group.rank() == 0) log_at_requested_level();
   ProgressReporter progress(group.rank() == 0, plan.total_image_epochs() / groups);
   CellRunner runner(spec, data, group, device, store.get(), progress);
+  runner.resume_from(std::move(runner_resume));
   auto counts = torch::zeros({2}, torch::kLong);  // rows, failed rows of this rank's cells
   auto run = [&](const Cell& cell) {
     progress.start_cell(cell, static_cast<int>(plan.cells.size()));
@@ -248,6 +277,7 @@ int run_command(const World& world, const RunOptions& o) {
       w.set_matrix(in_plan_order(read_matrix(path), plan));
       w.write_end_time(iso_now());
     });
+    std::filesystem::remove_all(spec.output + ".ckpt");  // every unit is in the file
     std::cout << format_matrix_table(read_matrix(path));
     std::cout << "results: " << path << " (" << format_duration(seconds) << " on " << world.size()
               << " rank(s))" << std::endl;

@@ -12,6 +12,7 @@ struct RunOptions {
   std::string output;          // Overrides the spec's output when non-empty.
   int threads = -1;            // Overrides the spec's threads when >= 0.
   bool overwrite = false;      // Replace an existing results file.
+  bool resume = false;         // Finish an existing results file of the same spec (or start it).
   std::string command_line;    // For the provenance record.
 };
 

@@ -52,7 +52,11 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   auto* run = app.add_subcommand("run", "Run the attack x defense matrix of a spec (default)");
   add_common(run, options, log_level);
-  run->add_flag("--overwrite", options.overwrite, "Replace an existing results file");
+  auto* overwrite = run->add_flag("--overwrite", options.overwrite, "Replace an existing results file");
+  run->add_flag("--resume", options.resume,
+                "Finish the results file of an interrupted run of this spec: skip its finished units, reuse its "
+                "checkpoints (starts the file if there is none)")
+      ->excludes(overwrite);
   auto* plan = app.add_subcommand("plan", "Print the cells of a spec and the work estimate; train nothing");
   add_common(plan, options, log_level);
 

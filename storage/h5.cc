@@ -163,6 +163,16 @@ void write_string_dataset(hid_t parent, const std::string& name, const std::stri
   check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), context, ("write dataset " + name).c_str());
 }
 
+std::string read_string_dataset(hid_t parent, const std::string& name, const std::string& context) {
+  Handle ds = checked(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), context, ("open dataset " + name).c_str());
+  Handle type = variable_string_type();
+  char* p = nullptr;
+  check(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), context, ("read dataset " + name).c_str());
+  std::string out = p ? p : "";
+  H5free_memory(p);
+  return out;
+}
+
 }  // namespace pbe::h5
 
 namespace pbe::h5 {

@@ -64,6 +64,7 @@ void write_dataset(hid_t parent, const std::string& name, const std::vector<floa
                    const std::vector<hsize_t>& shape, const std::string& context);
 void write_string_dataset(hid_t parent, const std::string& name, const std::string& text,
                           const std::string& context);
+std::string read_string_dataset(hid_t parent, const std::string& name, const std::string& context);
 
 }  // namespace pbe::h5
 

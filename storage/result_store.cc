@@ -133,4 +133,29 @@ std::vector<MatrixRow> read_matrix(const std::string& path) {
   return rows;
 }
 
+StoredResults read_stored_results(const std::string& path) {
+  StoredResults out;
+  out.rows = read_matrix(path);  // checks the file first
+  h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
+  out.spec_text = h5::exists(f, "spec") ? h5::read_string_dataset(f, "spec", path) : "";
+  if (!h5::exists(f, "cells")) return out;
+  h5::Handle cells = h5::checked(H5Gopen2(f, "cells", H5P_DEFAULT), path, "open /cells");
+  // Every link named .../attack under /cells: <dataset>/<model>/<attack>/seed<k>/attack.
+  std::vector<std::string> names;
+  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+    const std::string n(name);
+    if (n.size() > 7 && n.compare(n.size() - 7, 7, "/attack") == 0) static_cast<std::vector<std::string>*>(data)->push_back(n);
+    return 0;
+  };
+  h5::check(H5Lvisit(cells, H5_INDEX_NAME, H5_ITER_NATIVE, collect, &names), path, "list /cells");
+  for (const auto& n : names) {
+    h5::Handle g = h5::checked(H5Gopen2(cells, n.c_str(), H5P_DEFAULT), path, "open attack group");
+    StoredUnit u;
+    u.status = h5::read_string_attr(g, "status", path);
+    u.error = h5::read_string_attr(g, "error", path);
+    out.attacks["/cells/" + n.substr(0, n.size() - 7)] = u;
+  }
+  return out;
+}
+
 }  // namespace pbe

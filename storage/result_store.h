@@ -1,5 +1,6 @@
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,5 +48,18 @@ class ResultStore {
 std::string results_file_problem(const std::string& path);
 // Reads /matrix back (storage's own reader; analysis/ and tests use it). Throws StorageError.
 std::vector<MatrixRow> read_matrix(const std::string& path);
+
+// A unit's state in a results file.
+struct StoredUnit {
+  std::string status, error;
+};
+// What a results file holds (--resume, inspect, merge): the spec that started it, each cell's
+// attack unit (keyed by CellKey::group_path()) and the /matrix rows (one per finished defense).
+struct StoredResults {
+  std::string spec_text;
+  std::map<std::string, StoredUnit> attacks;
+  std::vector<MatrixRow> rows;
+};
+StoredResults read_stored_results(const std::string& path);
 
 }  // namespace pbe

@@ -105,4 +105,17 @@ const at::Tensor& checkpoint_tensor(const NamedTensors& tensors, const std::stri
   throw std::runtime_error(path + ": checkpoint has no '" + name + "'");
 }
 
+NamedTensors model_state(torch::nn::Module& model) {
+  NamedTensors state;
+  for (const auto& p : model.named_parameters()) state.emplace_back("model/" + p.key(), p.value());
+  for (const auto& b : model.named_buffers()) state.emplace_back("model/" + b.key(), b.value());
+  return state;
+}
+
+void load_model_state(torch::nn::Module& model, const NamedTensors& tensors, const std::string& path) {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : model.named_parameters()) p.value().copy_(checkpoint_tensor(tensors, "model/" + p.key(), path));
+  for (const auto& b : model.named_buffers()) b.value().copy_(checkpoint_tensor(tensors, "model/" + b.key(), path));
+}
+
 }  // namespace pbe

@@ -5,6 +5,7 @@
 // temporary file, fsynced and renamed into place, so a kill leaves the old checkpoint or the new
 // one. A missing, truncated or corrupt file is reported, never loaded.
 #include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
 
 #include <optional>
 #include <string>
@@ -25,5 +26,10 @@ std::optional<NamedTensors> load_checkpoint(const std::string& path, std::string
 
 // The tensor named `name`; std::runtime_error naming `path` when it is absent.
 const at::Tensor& checkpoint_tensor(const NamedTensors& tensors, const std::string& name, const std::string& path);
+
+// A model's parameters and buffers as "model/<name>" entries, and back (std::runtime_error naming
+// `path` when one is missing).
+NamedTensors model_state(torch::nn::Module& model);
+void load_model_state(torch::nn::Module& model, const NamedTensors& tensors, const std::string& path);
 
 }  // namespace pbe

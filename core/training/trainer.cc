@@ -20,9 +20,7 @@ namespace {
 constexpr int kCurveColumns = 7;  // epoch, lr, loss, train_acc, seconds, acc, asr
 
 NamedTensors training_state(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const TrainCurve& curve) {
-  NamedTensors state;
-  for (const auto& p : model.named_parameters()) state.emplace_back("model/" + p.key(), p.value());
-  for (const auto& b : model.named_buffers()) state.emplace_back("model/" + b.key(), b.value());
+  NamedTensors state = model_state(model);
   torch::serialize::OutputArchive archive;
   optimizer.save(archive);
   std::ostringstream bytes;
@@ -49,10 +47,7 @@ int resume_training(const std::string& path, ClassifierImpl& model, torch::optim
   auto usable = torch::tensor({state ? 1 : 0}, torch::kInt);
   group.allreduce(usable, ReduceOp::kMin);
   if (usable.item<int>() == 0) return 0;
-  torch::NoGradGuard no_grad;
-  for (const auto& p : model.named_parameters())
-    p.value().copy_(checkpoint_tensor(*state, "model/" + p.key(), path));
-  for (const auto& b : model.named_buffers()) b.value().copy_(checkpoint_tensor(*state, "model/" + b.key(), path));
+  load_model_state(model, *state, path);
   const auto& bytes = checkpoint_tensor(*state, "optimizer", path);
   std::istringstream in(std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel())));
   torch::serialize::InputArchive archive;
