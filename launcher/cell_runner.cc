@@ -150,7 +150,7 @@ bool CellRunner::load_infected(const std::string& id, int seed, Classifier& mode
   auto usable = torch::tensor({state ? 1 : 0}, torch::kInt);
   group_.allreduce(usable, ReduceOp::kMin);
   if (usable.item<int>() == 1) return true;
-  if (group_.rank() == 0)
+  if (group_.rank() == 0 && problem != "no checkpoint")
     spdlog::warn("{}: {}; training the model again", path, problem.empty() ? "unusable on another rank" : problem);
   return false;
 }
@@ -178,7 +178,7 @@ ClassifierImpl* CellRunner::clean_model(int seed) {
     auto attack = entry.make();
     if (!attack->is_clean()) continue;
     Classifier model;
-    if (!std::filesystem::exists(checkpoint_path(entry.id, seed, ".pt")) || !load_infected(entry.id, seed, model, *attack)) {
+    if (!load_infected(entry.id, seed, model, *attack)) {
       spdlog::info("seed {}: training the clean model for the probes (its cell runs elsewhere or later)", seed);
       train_victim(*attack, model, entry.id, seed, {});
       save_infected(entry.id, seed, *model, *attack);
@@ -224,8 +224,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   Classifier model;
   PoisonedDataset poisoned;  // The defender's training set: poisoned, the mask unknown to it.
   try {
-    if (attack_stored && std::filesystem::exists(checkpoint_path(key.attack, key.seed, ".pt")) &&
-        load_infected(key.attack, key.seed, model, attack)) {
+    if (attack_stored && load_infected(key.attack, key.seed, model, attack)) {
       spdlog::info("cell {} seed {}: infected model from its checkpoint", key.attack, key.seed);
       poisoned = attack.poison(train, derive_seed(key.seed, "poison"));  // as infect() made it
     } else {

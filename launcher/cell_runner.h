@@ -37,7 +37,8 @@ class CellRunner {
   // Checkpoint files next to the results file: OUTPUT.ckpt/<attack id>-seed<k><suffix>.
   std::string checkpoint_path(const std::string& id, int seed, const std::string& suffix) const;
   // The infected model and the attack's state: saved by the group's first rank, loaded by every
-  // rank (a group-wide agreement: false, with the problem logged, if any rank cannot use it).
+  // rank. Collective: false on every rank if any rank cannot use the file (another group may be
+  // writing it at that moment), with the problem logged unless there was no file.
   void save_infected(const std::string& id, int seed, ClassifierImpl& model, const Attack& attack);
   bool load_infected(const std::string& id, int seed, Classifier& model, Attack& attack);
   // The seed's clean model when the spec has a "none" row: the one its cell trained, or (that cell

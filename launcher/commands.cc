@@ -147,15 +147,6 @@ std::unique_ptr<ResultStore> open_to_resume(const ExperimentSpec& spec) {
   return ResultStore::open(path);
 }
 
-// `rows` sorted by their cell's position in the plan (rows of one cell keep their order).
-std::vector<MatrixRow> in_plan_order(std::vector<MatrixRow> rows, const Plan& plan) {
-  std::map<std::pair<std::string, int>, int> index;  // (attack id, seed) -> plan position
-  for (const Cell& c : plan.cells) index[{c.key.attack, c.key.seed}] = c.index;
-  std::stable_sort(rows.begin(), rows.end(), [&](const MatrixRow& a, const MatrixRow& b) {
-    return index.at({a.attack, a.seed}) < index.at({b.attack, b.seed});
-  });
-  return rows;
-}
 
 }  // namespace
 
@@ -201,6 +192,7 @@ int run_command(const World& world, const RunOptions& o) {
   data.train.validate(spec.dataset.name + " training set");
   data.test.validate(spec.dataset.name + " test set");
   Plan plan = make_plan(spec, data.train.size(), data.train.num_classes);
+  const std::vector<int> selected = select_cells(o.cells, static_cast<int>(plan.cells.size()));  // --cells
   spdlog::info("{}: {} cells on {} rank(s) in {} group(s), {} thread(s) each, {} ({}, {}{}); {} training / {} test "
                "images -> {}",
                spec.file, plan.cells.size(), world.size(), groups, threads, device.str(), group.backend_name(),
@@ -250,15 +242,15 @@ int run_command(const World& world, const RunOptions& o) {
     }
   };
   if (groups == 1) {
-    for (const Cell& cell : plan.cells) run(cell);
+    for (int i : selected) run(plan.cells[static_cast<size_t>(i)]);
   } else {
     SharedCounter next_cell(world);  // each group takes the next cell as it finishes one
     try {
       for (;;) {
         auto next = torch::tensor({group.rank() == 0 ? next_cell.next() : int64_t{0}});
         group.broadcast(next, 0);
-        if (next.item<int64_t>() >= static_cast<int64_t>(plan.cells.size())) break;
-        run(plan.cells[static_cast<size_t>(next.item<int64_t>())]);
+        if (next.item<int64_t>() >= static_cast<int64_t>(selected.size())) break;
+        run(plan.cells[static_cast<size_t>(selected[static_cast<size_t>(next.item<int64_t>())])]);
       }
     } catch (const std::exception& e) {
       // Only this group saw it; the others would wait for it forever. End the job.

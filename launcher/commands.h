@@ -13,6 +13,7 @@ struct RunOptions {
   int threads = -1;            // Overrides the spec's threads when >= 0.
   bool overwrite = false;      // Replace an existing results file.
   bool resume = false;         // Finish an existing results file of the same spec (or start it).
+  std::string cells;           // Run only these plan positions ("1,3-4"; SLURM array tasks). "" = all.
   std::string command_line;    // For the provenance record.
 };
 
@@ -45,5 +46,20 @@ const std::vector<std::string>& purify_methods();
 int purify_command(const World& world, const PurifyOptions& options);
 // `pbe_dist plan`: prints the cells and the work estimate, trains nothing (rank 0 prints).
 int plan_command(const World& world, const RunOptions& options);
+
+// `pbe_dist inspect FILE`: every cell of the file's spec and the state of each unit (done,
+// failed with its error, missing). Rank 0 prints. Exit 0; 2 for a file that is not results.
+int inspect_command(const World& world, const std::string& path);
+
+// `pbe_dist merge A B ... -o OUT`: the results of separate jobs of one spec (SLURM array tasks,
+// --cells) in one file, /matrix in plan order. Identical duplicates are taken once; a unit with
+// different results in two files, or files of different specs, is an error and nothing is
+// written. Rank 0 works.
+struct MergeOptions {
+  std::vector<std::string> inputs;
+  std::string output;
+  bool overwrite = false;
+};
+int merge_command(const World& world, const MergeOptions& options);
 
 }  // namespace pbe

@@ -18,7 +18,7 @@ namespace {
 // `pbe_dist SPEC.yaml ...` means `pbe_dist run SPEC.yaml ...`.
 std::vector<std::string> with_default_subcommand(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  static const std::vector<std::string> reserved{"run", "plan", "purify", "-h", "--help", "--version"};
+  static const std::vector<std::string> reserved{"run", "plan", "purify", "inspect", "merge", "-h", "--help", "--version"};
   if (!args.empty() && std::find(reserved.begin(), reserved.end(), args[0]) == reserved.end())
     args.insert(args.begin(), "run");
   return args;
@@ -57,6 +57,17 @@ int main(int argc, char** argv) {
                 "Finish the results file of an interrupted run of this spec: skip its finished units, reuse its "
                 "checkpoints (starts the file if there is none)")
       ->excludes(overwrite);
+  run->add_option("--cells", options.cells,
+                  "Run only these cells, by their number in `pbe_dist plan` (1,3-4): one SLURM array task's share; "
+                  "`pbe_dist merge` joins the files");
+  std::string inspect_path;
+  auto* inspect = app.add_subcommand("inspect", "List the cells of a results file and each unit's state");
+  inspect->add_option("file", inspect_path, "Results file (HDF5)")->required();
+  pbe::MergeOptions merge_options;
+  auto* merge = app.add_subcommand("merge", "Join the results files of separate jobs of one spec");
+  merge->add_option("files", merge_options.inputs, "Results files (HDF5) of the same spec")->required();
+  merge->add_option("-o,--output", merge_options.output, "Merged results file")->required();
+  merge->add_flag("--overwrite", merge_options.overwrite, "Replace an existing output");
   auto* plan = app.add_subcommand("plan", "Print the cells of a spec and the work estimate; train nothing");
   add_common(plan, options, log_level);
 
@@ -100,6 +111,10 @@ int main(int argc, char** argv) {
     pbe::setup_logging(world->rank(), world->size(), log_level);
     if (purify->parsed())
       code = pbe::purify_command(*world, purify_options);
+    else if (inspect->parsed())
+      code = pbe::inspect_command(*world, inspect_path);
+    else if (merge->parsed())
+      code = pbe::merge_command(*world, merge_options);
     else
       code = run->parsed() ? pbe::run_command(*world, options) : pbe::plan_command(*world, options);
   } catch (const pbe::ConfigError& e) {

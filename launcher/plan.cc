@@ -2,6 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/errors.h"
+
 namespace pbe {
 
 double Plan::total_image_epochs() const {
@@ -12,6 +19,7 @@ double Plan::total_image_epochs() const {
 
 Plan make_plan(const ExperimentSpec& spec, int64_t train_size, int num_classes) {
   Plan plan;
+  for (const auto& d : spec.defenses) plan.defenses.push_back(d.id);
   for (const auto& attack : spec.attacks) {
     for (int seed : spec.seeds) {
       Cell c;
@@ -40,6 +48,45 @@ std::string describe_plan(const ExperimentSpec& spec, const Plan& plan, int64_t 
     out += fmt::format("{:>4}  {:<48} {:>14.0f}\n", c.index + 1, c.key.group_path(), c.image_epochs);
   out += fmt::format("total {:.3g} image-epochs\n", plan.total_image_epochs());
   return out;
+}
+
+std::vector<MatrixRow> in_plan_order(std::vector<MatrixRow> rows, const Plan& plan) {
+  std::map<std::pair<std::string, int>, int> cell;  // (attack id, seed) -> plan position
+  for (const Cell& c : plan.cells) cell[{c.key.attack, c.key.seed}] = c.index;
+  std::map<std::string, size_t> defense;
+  for (size_t i = 0; i < plan.defenses.size(); ++i) defense[plan.defenses[i]] = i;
+  const auto position = [&](const MatrixRow& r) { return std::make_pair(cell.at({r.attack, r.seed}), defense.at(r.defense)); };
+  std::stable_sort(rows.begin(), rows.end(), [&](const MatrixRow& a, const MatrixRow& b) { return position(a) < position(b); });
+  return rows;
+}
+
+std::vector<int> select_cells(const std::string& list, int cells) {
+  std::set<int> chosen;
+  if (list.empty())
+    for (int i = 0; i < cells; ++i) chosen.insert(i);
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    const auto bad = [&] {
+      return ConfigError("--cells: '" + item + "' is not a cell number or range in 1-" + std::to_string(cells));
+    };
+    const auto number = [&](const std::string& text) {
+      size_t used = 0;
+      int value = 0;
+      try {
+        value = std::stoi(text, &used);
+      } catch (const std::exception&) {
+        throw bad();
+      }
+      if (used != text.size()) throw bad();
+      return value;
+    };
+    const auto dash = item.find('-');
+    const int first = number(item.substr(0, dash));
+    const int last = dash == std::string::npos ? first : number(item.substr(dash + 1));
+    if (first < 1 || last > cells || first > last) throw bad();
+    for (int i = first; i <= last; ++i) chosen.insert(i - 1);
+  }
+  return {chosen.begin(), chosen.end()};
 }
 
 }  // namespace pbe

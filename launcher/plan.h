@@ -18,12 +18,21 @@ struct Cell {
 
 struct Plan {
   std::vector<Cell> cells;
+  std::vector<std::string> defenses;  // Defense ids in spec order: each cell's rows.
   double total_image_epochs() const;
 };
 
 // Cells in spec order: attacks outer, seeds inner. `train_size` (after subsetting) and
 // `num_classes` size the work estimate.
 Plan make_plan(const ExperimentSpec& spec, int64_t train_size, int num_classes);
+
+// `rows` in plan order: by their cell's position, then their defense's (the order one group
+// running every cell writes them in).
+std::vector<MatrixRow> in_plan_order(std::vector<MatrixRow> rows, const Plan& plan);
+
+// The plan positions a `--cells` list selects: 1-based numbers and ranges ("1,3-4"). ConfigError
+// for anything else or a number outside 1..cells. Empty list: every cell.
+std::vector<int> select_cells(const std::string& list, int cells);
 
 // Human-readable plan (what `pbe_dist plan` prints).
 std::string describe_plan(const ExperimentSpec& spec, const Plan& plan, int64_t train_size, int ranks);

@@ -126,6 +126,13 @@ void ResultWriter::append_matrix_row(const MatrixRow& row) {
   h5::check(H5Dwrite(matrix, type, mem_space, file_space, H5P_DEFAULT, &c), ctx_, "write /matrix row");
 }
 
+bool ResultWriter::has_object(const std::string& object_path) const { return h5::exists(file_, object_path); }
+
+void ResultWriter::write_merged_from(const std::vector<std::string>& paths) {
+  h5::Handle g = h5::open_or_create_group(file_, "provenance", ctx_);
+  h5::write_attr(g, "merged_from", paths, ctx_);
+}
+
 void ResultWriter::set_matrix(const std::vector<MatrixRow>& rows) {
   if (h5::exists(file_, "matrix")) h5::check(H5Ldelete(file_, "matrix", H5P_DEFAULT), ctx_, "delete /matrix");
   h5::Handle type = h5::matrix_row_type();

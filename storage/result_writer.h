@@ -27,6 +27,9 @@ class ResultWriter {
   // Copies the object (group or dataset) at `object_path` of the results file `from_path` to the
   // same path here, creating missing parent groups (merging the results of separate jobs).
   void copy_object(const std::string& from_path, const std::string& object_path);
+  bool has_object(const std::string& object_path) const;
+  // /provenance attr merged_from: the files `pbe_dist merge` joined.
+  void write_merged_from(const std::vector<std::string>& paths);
 
  private:
   int64_t file_;  // hid_t (int64_t in HDF5 >= 1.10), kept out of this header; not owned

@@ -1,0 +1,141 @@
+// `pbe_dist inspect` and `pbe_dist merge`: what a results file holds, and joining several.
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "core/errors.h"
+#include "launcher/commands.h"
+#include "launcher/plan.h"
+#include "launcher/spec.h"
+#include "storage/result_store.h"
+#include "storage/storage_error.h"
+
+namespace pbe {
+namespace fs = std::filesystem;
+namespace {
+
+// A results file read back with the plan of the spec that started it.
+struct ReadBack {
+  StoredResults stored;
+  ExperimentSpec spec;
+  Plan plan;
+};
+
+ReadBack read_back(const std::string& path) {
+  if (const std::string problem = results_file_problem(path); !problem.empty()) throw StorageError(path + ": " + problem);
+  ReadBack r;
+  r.stored = read_stored_results(path);
+  if (r.stored.spec_text.empty()) throw StorageError(path + ": no /spec: not a pbe-dist results file");
+  r.spec = parse_spec_text(r.stored.spec_text, path + ":/spec");
+  r.plan = make_plan(r.spec, 1, 2);  // cells and their order only; the estimates are not used
+  return r;
+}
+
+using UnitKey = std::pair<std::string, std::string>;  // cell group path, defense id
+
+std::map<UnitKey, MatrixRow> rows_by_unit(const std::vector<MatrixRow>& rows) {
+  std::map<UnitKey, MatrixRow> out;
+  for (const auto& r : rows) out.emplace(UnitKey{CellKey{r.dataset, r.model, r.attack, r.seed}.group_path(), r.defense}, r);
+  return out;
+}
+
+bool same_value(double a, double b) { return (std::isnan(a) && std::isnan(b)) || std::abs(a - b) <= 1e-4; }
+
+// "" when two rows of one unit agree (the same result computed twice), else how they differ.
+std::string conflict(const MatrixRow& a, const MatrixRow& b) {
+  if (a.status != b.status) return "status " + a.status + " vs " + b.status;
+  if (!same_value(a.acc, b.acc) || !same_value(a.asr, b.asr))
+    return "ACC/ASR " + std::to_string(a.acc) + "/" + std::to_string(a.asr) + " vs " + std::to_string(b.acc) + "/" +
+           std::to_string(b.asr);
+  return "";
+}
+
+}  // namespace
+
+int inspect_command(const World& world, const std::string& path) {
+  if (world.rank() != 0) return 0;
+  ReadBack r;
+  try {
+    r = read_back(path);
+  } catch (const StorageError& e) {
+    std::cerr << "pbe_dist: error: " << e.what() << std::endl;
+    return 2;
+  }
+  const auto rows = rows_by_unit(r.stored.rows);
+  int done = 0, failed = 0, missing = 0;
+  std::string lines;
+  for (const Cell& cell : r.plan.cells) {
+    const std::string group = cell.key.group_path();
+    const auto attack = r.stored.attacks.find(group);
+    lines += std::to_string(cell.index + 1) + " " + cell.key.attack + " seed " + std::to_string(cell.key.seed) +
+             ": attack " + (attack == r.stored.attacks.end() ? "missing" : attack->second.status);
+    if (attack != r.stored.attacks.end() && attack->second.status == "failed") lines += " (" + attack->second.error + ")";
+    lines += "\n";
+    for (const auto& d : r.spec.defenses) {
+      const auto row = rows.find({group, d.id});
+      std::string state = "missing";
+      if (row != rows.end()) state = row->second.status == "failed" ? "failed: " + row->second.error : row->second.status;
+      (row == rows.end() ? missing : row->second.status == "failed" ? failed : done) += 1;
+      lines += "    " + d.id + ": " + state + "\n";
+    }
+  }
+  std::cout << path << ": spec '" << r.spec.name << "', " << r.plan.cells.size() << " cells x " << r.spec.defenses.size()
+            << " defenses: " << done << " done, " << failed << " failed, " << missing << " missing\n"
+            << lines;
+  return 0;
+}
+
+int merge_command(const World& world, const MergeOptions& o) {
+  if (world.rank() != 0) return 0;
+  const std::string tmp = o.output + ".merging";
+  try {
+    if (fs::exists(o.output) && !o.overwrite)
+      throw StorageError(o.output + ": exists; pass --overwrite to replace it");
+    std::vector<ReadBack> inputs;
+    for (const auto& path : o.inputs) {
+      inputs.push_back(read_back(path));
+      if (inputs.back().stored.spec_text != inputs.front().stored.spec_text)
+        throw StorageError(path + ": another spec than " + o.inputs.front() + "'s (their /spec differ)");
+    }
+    fs::copy_file(o.inputs.front(), tmp, fs::copy_options::overwrite_existing);
+    ResultStore::open(tmp)->commit([&](ResultWriter& w) {
+      auto have = rows_by_unit(inputs.front().stored.rows);
+      std::set<std::string> cells;
+      for (const auto& [group, unit] : inputs.front().stored.attacks) cells.insert(group);
+      std::vector<MatrixRow> rows = inputs.front().stored.rows;
+      for (size_t i = 1; i < inputs.size(); ++i) {
+        const StoredResults& s = inputs[i].stored;
+        for (const auto& [group, unit] : s.attacks) {
+          if (cells.insert(group).second) {
+            w.copy_object(o.inputs[i], group);  // the whole cell: attack and defenses
+          }
+        }
+        for (const auto& [key, row] : rows_by_unit(s.rows)) {
+          const auto it = have.find(key);
+          if (it == have.end()) {
+            const std::string defense_group = key.first + "/defenses/" + key.second;
+            if (!w.has_object(defense_group) && row.status == "done") w.copy_object(o.inputs[i], defense_group);
+            have.emplace(key, row);
+            rows.push_back(row);
+          } else if (const std::string why = conflict(it->second, row); !why.empty()) {
+            throw StorageError(o.inputs[i] + ": conflicting duplicate of " + key.first + " " + key.second + ": " + why);
+          }
+        }
+      }
+      w.set_matrix(in_plan_order(rows, inputs.front().plan));
+      w.write_merged_from(o.inputs);
+    });
+    fs::rename(tmp, o.output);
+  } catch (const StorageError& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    std::cerr << "pbe_dist: error: " << e.what() << "; nothing was written" << std::endl;
+    return 2;
+  }
+  std::cout << o.output << ": " << read_matrix(o.output).size() << " results from " << o.inputs.size() << " files\n";
+  return 0;
+}
+
+}  // namespace pbe
