@@ -144,7 +144,7 @@ SharedCounter::SharedCounter(const World& world) { allocate_rank_zero_words(worl
 
 SharedCounter::~SharedCounter() { MPI_Win_free(&window_); }
 
-int64_t SharedCounter::next() { return fetch_and_add(window_, 0, 1); }
+int64_t SharedCounter::add(int64_t amount) { return fetch_and_add(window_, 0, amount); }
 
 // A ticket lock on two words: the next ticket to hand out, and the ticket being served. Only
 // fetch-and-add is used (Open MPI 4.1's shared-memory compare-and-swap to the own rank crashes).

@@ -65,7 +65,9 @@ class SharedCounter {
   SharedCounter(const SharedCounter&) = delete;
   SharedCounter& operator=(const SharedCounter&) = delete;
   // The counter's value before this call added 1 to it: 0, 1, 2, ... across all callers.
-  int64_t next();
+  int64_t next() { return add(1); }
+  // Adds `amount` (0 reads it); returns the value before.
+  int64_t add(int64_t amount);
 
  private:
   MPI_Win window_ = MPI_WIN_NULL;

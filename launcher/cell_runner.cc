@@ -13,6 +13,7 @@
 #include "core/metrics/formulas.h"
 #include "core/models/classifier.h"
 #include "core/training/checkpoint.h"
+#include "core/training/stop.h"
 #include "core/training/trainer.h"
 
 namespace pbe {
@@ -204,6 +205,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
     for (const auto& d : spec_.defenses) rows.push_back(stored_rows.at(d.id));
     return rows;
   }
+  stop_point(group_);  // a safe point: every finished unit is committed
   const auto stored_attack = stored_.attacks.find(key.group_path());
   const bool attack_stored = stored_attack != stored_.attacks.end() && stored_attack->second.status == "done";
 
@@ -292,6 +294,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
       rows.push_back(it->second);
       continue;
     }
+    stop_point(group_);
     const auto start = Clock::now();
     DefenseRecord drec;
     drec.options = d.options;

@@ -17,12 +17,14 @@
 #include "analysis/matrix_table.h"
 #include "core/errors.h"
 #include "core/models/autocast.h"
+#include "core/training/stop.h"
 #include "distributed/distributed_error.h"
 #include "distributed/nccl_process_group.h"
 #include "launcher/cell_runner.h"
 #include "launcher/logging.h"
 #include "launcher/plan.h"
 #include "launcher/spec.h"
+#include "launcher/stop_signals.h"
 #include "pbe_version.h"
 #include "storage/h5.h"
 #include "storage/result_store.h"
@@ -233,6 +235,19 @@ int run_command(const World& world, const RunOptions& o) {
   ProgressReporter progress(group.rank() == 0, plan.total_image_epochs() / groups);
   CellRunner runner(spec, data, group, device, store.get(), progress);
   runner.resume_from(std::move(runner_resume));
+  install_stop_signals();
+  // SIGTERM, SIGINT, SIGUSR1: every group stops at its next safe point (a rank that got the signal
+  // raises a job-wide vote; stop points read it), with all finished units in the file.
+  SharedCounter stop_votes(world);
+  bool voted = false;
+  set_stop_check([&] {
+    if (stop_signal_received() && !voted) {
+      stop_votes.add(1);
+      voted = true;
+    }
+    return stop_votes.add(0) > 0;
+  });
+  bool stopped = false;
   auto counts = torch::zeros({2}, torch::kLong);  // rows, failed rows of this rank's cells
   auto run = [&](const Cell& cell) {
     progress.start_cell(cell, static_cast<int>(plan.cells.size()));
@@ -242,7 +257,11 @@ int run_command(const World& world, const RunOptions& o) {
     }
   };
   if (groups == 1) {
-    for (int i : selected) run(plan.cells[static_cast<size_t>(i)]);
+    try {
+      for (int i : selected) run(plan.cells[static_cast<size_t>(i)]);
+    } catch (const StopRequested&) {
+      stopped = true;
+    }
   } else {
     SharedCounter next_cell(world);  // each group takes the next cell as it finishes one
     try {
@@ -252,6 +271,8 @@ int run_command(const World& world, const RunOptions& o) {
         if (next.item<int64_t>() >= static_cast<int64_t>(selected.size())) break;
         run(plan.cells[static_cast<size_t>(selected[static_cast<size_t>(next.item<int64_t>())])]);
       }
+    } catch (const StopRequested&) {
+      stopped = true;  // the other groups stop at their own next safe point
     } catch (const std::exception& e) {
       // Only this group saw it; the others would wait for it forever. End the job.
       std::cerr << "pbe_dist: error on rank " << world.rank() << ": " << e.what() << std::endl;
@@ -261,8 +282,17 @@ int run_command(const World& world, const RunOptions& o) {
     everyone->allreduce(counts);
     everyone->barrier();  // every unit committed
   }
+  set_stop_check({});
   const int64_t rows = counts[0].item<int64_t>(), failed = counts[1].item<int64_t>();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto any_stopped = torch::tensor({stopped ? 1 : 0}, torch::kInt);
+  everyone->allreduce(any_stopped, ReduceOp::kMax);
+  if (any_stopped.item<int>() > 0) {
+    if (world.rank() == 0)
+      std::cerr << "pbe_dist: stopped by a signal after " << format_duration(seconds) << "; every finished unit is in "
+                << spec.output << " (pbe_dist inspect); finish it with --resume" << std::endl;
+    return kExitStopped;
+  }
   if (world.rank() == 0) {
     const std::string path = store->path();
     store->commit([&](ResultWriter& w) {  // rows in plan order, as one group would have written them

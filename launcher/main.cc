@@ -1,5 +1,6 @@
 // pbe_dist: the experiment orchestrator's command line. Exit codes: 0 ok, 1 run failure,
-// 2 bad usage or bad input (spec, data, results file).
+// 2 bad usage or bad input (spec, data, results file), 3 some results failed, 75 stopped by a
+// signal (SIGTERM, SIGINT, SIGUSR1) at a safe point: finish with --resume.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 

@@ -13,6 +13,7 @@
 #include "core/training/batches.h"
 #include "core/training/checkpoint.h"
 #include "core/training/data_parallel.h"
+#include "core/training/stop.h"
 
 namespace pbe {
 namespace {
@@ -168,6 +169,7 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
     curve.push_back(rec);
     if (checkpointed && epoch + 1 < o.epochs && group.rank() == 0)
       save_checkpoint(o.checkpoint_path, training_state(model, optimizer, curve));
+    if (epoch + 1 < o.epochs) stop_point(group);  // after the checkpoint: nothing is lost
   }
   if (checkpointed && group.rank() == 0) std::filesystem::remove(o.checkpoint_path);
   model.eval();

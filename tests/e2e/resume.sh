@@ -3,7 +3,8 @@
 # leaves a results file that h5py and h5dump open, holding only whole units; resumed after every
 # kill, it ends with the /matrix of an uninterrupted run. A corrupt checkpoint is reported and
 # recomputed; a truncated results file or another spec given to --resume is refused in one line,
-# the file untouched. A reader opens the file again and again while a job writes it.
+# the file untouched. A reader opens the file again and again while a job writes it. SIGUSR1 and
+# SIGTERM stop a run at a safe point with exit 75, and --resume finishes it.
 # usage: resume.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
 set -euo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
@@ -101,6 +102,41 @@ for path in sys.argv[2:]:
         for a, b in zip(g[3:], r[3:]):
             assert a == b or (a != a and b != b), (path, g, r)
 print("resume: killed runs end as the uninterrupted one;", len(ref), "rows")
+PY
+
+# Stopping on a signal: SIGUSR1 to mpirun (forwarded to every rank), and SIGTERM to the ranks
+# themselves (as srun sends it). Exit 75 at the next safe point, the file whole, and --resume
+# finishes it as the uninterrupted run.
+wait_for_first_unit() {
+  for _ in $(seq 400); do
+    "$PYTHON" -c "import h5py,sys; f=h5py.File('$1','r'); sys.exit(0 if len(f['matrix']) else 1)" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "no unit reached $1"; exit 1
+}
+for how in usr1 term; do
+  "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/spec.yaml" -o "$WORK/$how.h5" > /dev/null 2> "$WORK/$how.txt" &
+  mpi=$!
+  wait_for_first_unit "$WORK/$how.h5"
+  if [ $how = usr1 ]; then kill -USR1 "$mpi"; else pkill -TERM -P "$mpi"; fi
+  set +e; wait "$mpi"; rc=$?; set -e
+  [ "$rc" = 75 ] || { echo "$how: exit $rc, not 75"; cat "$WORK/$how.txt"; exit 1; }
+  grep -q "stopped by a signal .*finish it with --resume" "$WORK/$how.txt" || { cat "$WORK/$how.txt"; exit 1; }
+  check_file "$WORK/$how.h5"
+  "$PBE_DIST" inspect "$WORK/$how.h5" | grep -q "[1-9][0-9]* missing" || { echo "$how: nothing left to resume"; exit 1; }
+  run -o "$WORK/$how.h5" --resume > /dev/null 2>&1
+  echo "resume: stopped by $how with exit 75, then resumed"
+done
+
+"$PYTHON" - "$WORK/ref.h5" "$WORK/usr1.h5" "$WORK/term.h5" <<'PY'
+import sys, h5py
+def matrix(path):
+    with h5py.File(path, "r") as f:
+        return [(r["attack"].decode(), r["defense"].decode(), r["status"].decode(), r["acc"], r["asr"]) for r in f["matrix"][()]]
+ref = matrix(sys.argv[1])
+for path in sys.argv[2:]:
+    got = matrix(path)
+    assert len(got) == len(ref) and all(a == b or (a != a and b != b) for g, r in zip(got, ref) for a, b in zip(g, r)), (path, got)
 PY
 
 # --resume refuses a truncated file and another spec's file, changing nothing.
