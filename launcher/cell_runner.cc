@@ -133,7 +133,7 @@ void CellRunner::save_infected(const std::string& id, int seed, ClassifierImpl& 
 bool CellRunner::load_infected(const std::string& id, int seed, Classifier& model, Attack& attack) {
   const std::string path = checkpoint_path(id, seed, ".pt");
   std::string problem;
-  auto state = load_checkpoint(path, problem);
+  auto state = load_checkpoint_on_all(path, group_, problem);
   if (state) {
     try {
       model = make_model(model_options());
@@ -148,7 +148,7 @@ bool CellRunner::load_infected(const std::string& id, int seed, Classifier& mode
       problem = e.what();
     }
   }
-  auto usable = torch::tensor({state ? 1 : 0}, torch::kInt);
+  auto usable = torch::tensor({state ? 1 : 0}, torch::kInt);  // restore() may fail on one rank
   group_.allreduce(usable, ReduceOp::kMin);
   if (usable.item<int>() == 1) return true;
   if (group_.rank() == 0 && problem != "no checkpoint")
@@ -157,16 +157,16 @@ bool CellRunner::load_infected(const std::string& id, int seed, Classifier& mode
 }
 
 Infection CellRunner::train_victim(Attack& attack, Classifier& model, const std::string& id, int seed,
-                                   const EvalFn& eval_curve) {
+                                   const EvalFn& eval_curve, bool epoch_checkpoints) {
   const ModelOptions options = model_options();
   torch::manual_seed(derive_seed(seed, "init"));
   model = make_model(options);
   TrainOptions t = spec_.training;
   t.seed = derive_seed(seed, "train");
   t.phase = "train";
-  t.checkpoint_path = checkpoint_path(id, seed, ".train.pt");
-  if (std::string problem; std::filesystem::exists(t.checkpoint_path) && !load_checkpoint(t.checkpoint_path, problem) &&
-                           group_.rank() == 0)
+  if (epoch_checkpoints) t.checkpoint_path = checkpoint_path(id, seed, ".train.pt");
+  if (std::string problem; epoch_checkpoints && group_.rank() == 0 && std::filesystem::exists(t.checkpoint_path) &&
+                           !load_checkpoint(t.checkpoint_path, problem))
     spdlog::warn("{}: {}; training from the first epoch", t.checkpoint_path, problem);
   AttackContext ctx{data_.train, options, t, group_, static_cast<uint64_t>(seed), eval_curve, progress_.callback()};
   attack.prepare(ctx);
@@ -181,7 +181,8 @@ ClassifierImpl* CellRunner::clean_model(int seed) {
     Classifier model;
     if (!load_infected(entry.id, seed, model, *attack)) {
       spdlog::info("seed {}: training the clean model for the probes (its cell runs elsewhere or later)", seed);
-      train_victim(*attack, model, entry.id, seed, {});
+      // No epoch checkpoints: the clean cell's own training (another group, maybe) owns that file.
+      train_victim(*attack, model, entry.id, seed, {}, /*epoch_checkpoints=*/false);
       save_infected(entry.id, seed, *model, *attack);
     }
     return (clean_models_[seed] = model).get();
@@ -230,7 +231,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
       spdlog::info("cell {} seed {}: infected model from its checkpoint", key.attack, key.seed);
       poisoned = attack.poison(train, derive_seed(key.seed, "poison"));  // as infect() made it
     } else {
-      Infection infection = train_victim(attack, model, key.attack, key.seed, eval_curve);
+      Infection infection = train_victim(attack, model, key.attack, key.seed, eval_curve, /*epoch_checkpoints=*/true);
       poisoned = std::move(infection.poisoned);
       arec.curve = to_columns(infection.curve);
       save_infected(key.attack, key.seed, *model, attack);

@@ -32,13 +32,15 @@ class CellRunner {
  private:
   ModelOptions model_options() const;
   // A fresh model of the seed trained through `attack` (prepare + infect), as a cell trains it,
-  // with epoch checkpoints under the cell's name `id`.
-  Infection train_victim(Attack& attack, Classifier& model, const std::string& id, int seed, const EvalFn& eval_curve);
+  // with epoch checkpoints under the cell's name `id` if asked.
+  Infection train_victim(Attack& attack, Classifier& model, const std::string& id, int seed, const EvalFn& eval_curve,
+                         bool epoch_checkpoints);
   // Checkpoint files next to the results file: OUTPUT.ckpt/<attack id>-seed<k><suffix>.
   std::string checkpoint_path(const std::string& id, int seed, const std::string& suffix) const;
   // The infected model and the attack's state: saved by the group's first rank, loaded by every
-  // rank. Collective: false on every rank if any rank cannot use the file (another group may be
-  // writing it at that moment), with the problem logged unless there was no file.
+  // rank. Collective: false on every rank unless every rank read the same usable version (another
+  // group may replace the clean model's between two reads), with the problem logged unless there
+  // was no file.
   void save_infected(const std::string& id, int seed, ClassifierImpl& model, const Attack& attack);
   bool load_infected(const std::string& id, int seed, Classifier& model, Attack& attack);
   // The seed's clean model when the spec has a "none" row: the one its cell trained, or (that cell

@@ -205,10 +205,15 @@ int run_command(const World& world, const RunOptions& o) {
   // one rank at a time (JobLock), so each finished unit is in the file as soon as it finishes.
   std::unique_ptr<ResultStore> store;
   std::string store_error;
-  const bool resuming = o.resume && std::filesystem::exists(spec.output);
+  auto resume_flag = torch::tensor({world.rank() == 0 && o.resume && std::filesystem::exists(spec.output) ? 1 : 0},
+                                   torch::kInt);
+  everyone->broadcast(resume_flag, 0);  // rank 0's view decides
+  const bool resuming = resume_flag.item<int>() == 1;
   try {
-    if (world.rank() == 0)
+    if (world.rank() == 0) {
       store = resuming ? open_to_resume(spec) : ResultStore::create(spec.output, o.overwrite, spec.text, provenance);
+      if (!resuming) std::filesystem::remove_all(spec.output + ".ckpt");  // an earlier run's: not this one's
+    }
   } catch (const StorageError& e) {
     store_error = e.what();
   }
@@ -221,8 +226,19 @@ int run_command(const World& world, const RunOptions& o) {
   }
   if (!all_succeeded(*everyone, world.rank(), store_error)) return 2;
   StoredResults runner_resume;
-  if (resuming) {  // every rank reads what is done before any unit is committed
-    runner_resume = read_stored_results(spec.output);
+  if (resuming) {  // every rank reads what is done before any unit is committed, and all must agree
+    try {
+      runner_resume = read_stored_results(spec.output);
+    } catch (const StorageError& e) {
+      store_error = e.what();
+    }
+    const int64_t seen = store_error.empty() ? static_cast<int64_t>(runner_resume.rows.size() * 100003 + runner_resume.attacks.size()) : -1;
+    auto low = torch::tensor({seen}), high = torch::tensor({seen});
+    everyone->allreduce(low, ReduceOp::kMin);
+    everyone->allreduce(high, ReduceOp::kMax);
+    if (store_error.empty() && low.item<int64_t>() != high.item<int64_t>())
+      store_error = spec.output + ": ranks see different contents: the output must be on a filesystem every rank shares";
+    if (!all_succeeded(*everyone, world.rank(), store_error)) return 2;
     spdlog::info("{}: resuming: {} of {} results already in it", spec.output, runner_resume.rows.size(),
                  plan.cells.size() * spec.defenses.size());
   }
@@ -256,32 +272,26 @@ int run_command(const World& world, const RunOptions& o) {
       counts[1] += row.status == "failed" ? 1 : 0;
     }
   };
-  if (groups == 1) {
-    try {
-      for (int i : selected) run(plan.cells[static_cast<size_t>(i)]);
-    } catch (const StopRequested&) {
-      stopped = true;
+  // Each group takes the next cell as it finishes one (one group: every cell in plan order).
+  SharedCounter next_cell(world);
+  try {
+    for (;;) {
+      auto next = torch::tensor({group.rank() == 0 ? next_cell.next() : int64_t{0}});
+      group.broadcast(next, 0);
+      if (next.item<int64_t>() >= static_cast<int64_t>(selected.size())) break;
+      run(plan.cells[static_cast<size_t>(selected[static_cast<size_t>(next.item<int64_t>())])]);
     }
-  } else {
-    SharedCounter next_cell(world);  // each group takes the next cell as it finishes one
-    try {
-      for (;;) {
-        auto next = torch::tensor({group.rank() == 0 ? next_cell.next() : int64_t{0}});
-        group.broadcast(next, 0);
-        if (next.item<int64_t>() >= static_cast<int64_t>(selected.size())) break;
-        run(plan.cells[static_cast<size_t>(selected[static_cast<size_t>(next.item<int64_t>())])]);
-      }
-    } catch (const StopRequested&) {
-      stopped = true;  // the other groups stop at their own next safe point
-    } catch (const std::exception& e) {
-      // Only this group saw it; the others would wait for it forever. End the job.
-      std::cerr << "pbe_dist: error on rank " << world.rank() << ": " << e.what() << std::endl;
-      world.abort(dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const DataError*>(&e) ? 2 : 1);
-    }
-    if (group.rank() != 0) counts.zero_();  // each group's rows counted once
-    everyone->allreduce(counts);
-    everyone->barrier();  // every unit committed
+  } catch (const StopRequested&) {
+    stopped = true;  // the other groups stop at their own next safe point
+  } catch (const std::exception& e) {
+    // Maybe only this rank saw it (a failed write): the others would wait for it in a collective
+    // forever, and unwinding would block in the windows' collective frees. End the job.
+    std::cerr << "pbe_dist: error on rank " << world.rank() << ": " << e.what() << std::endl;
+    world.abort(dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const DataError*>(&e) ? 2 : 1);
   }
+  if (group.rank() != 0) counts.zero_();  // each group's rows counted once
+  everyone->allreduce(counts);
+  everyone->barrier();  // every unit committed
   set_stop_check({});
   const int64_t rows = counts[0].item<int64_t>(), failed = counts[1].item<int64_t>();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,4 +1,6 @@
 // `pbe_dist inspect` and `pbe_dist merge`: what a results file holds, and joining several.
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -43,14 +45,18 @@ std::map<UnitKey, MatrixRow> rows_by_unit(const std::vector<MatrixRow>& rows) {
 
 bool same_value(double a, double b) { return (std::isnan(a) && std::isnan(b)) || std::abs(a - b) <= 1e-4; }
 
-// "" when two rows of one unit agree (the same result computed twice), else how they differ.
-std::string conflict(const MatrixRow& a, const MatrixRow& b) {
-  if (a.status != b.status) return "status " + a.status + " vs " + b.status;
-  if (!same_value(a.acc, b.acc) || !same_value(a.asr, b.asr))
-    return "ACC/ASR " + std::to_string(a.acc) + "/" + std::to_string(a.asr) + " vs " + std::to_string(b.acc) + "/" +
-           std::to_string(b.asr);
+// "" when one unit's two records agree (the same result computed twice), else how they differ.
+std::string conflict(const std::string& status_a, const std::string& status_b, const std::vector<double>& a,
+                     const std::vector<double>& b) {
+  if (status_a != status_b) return "status " + status_a + " vs " + status_b;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!same_value(a[i], b[i])) return "ACC/ASR/RA " + std::to_string(a[i]) + " vs " + std::to_string(b[i]);
   return "";
 }
+std::string conflict(const MatrixRow& a, const MatrixRow& b) {
+  return conflict(a.status, b.status, {a.acc, a.asr, a.ra}, {b.acc, b.asr, b.ra});
+}
+std::string conflict(const StoredUnit& a, const StoredUnit& b) { return conflict(a.status, b.status, {a.acc, a.asr}, {b.acc, b.asr}); }
 
 }  // namespace
 
@@ -89,7 +95,7 @@ int inspect_command(const World& world, const std::string& path) {
 
 int merge_command(const World& world, const MergeOptions& o) {
   if (world.rank() != 0) return 0;
-  const std::string tmp = o.output + ".merging";
+  const std::string tmp = o.output + ".merging-" + std::to_string(::getpid());
   try {
     if (fs::exists(o.output) && !o.overwrite)
       throw StorageError(o.output + ": exists; pass --overwrite to replace it");
@@ -102,21 +108,24 @@ int merge_command(const World& world, const MergeOptions& o) {
     fs::copy_file(o.inputs.front(), tmp, fs::copy_options::overwrite_existing);
     ResultStore::open(tmp)->commit([&](ResultWriter& w) {
       auto have = rows_by_unit(inputs.front().stored.rows);
-      std::set<std::string> cells;
-      for (const auto& [group, unit] : inputs.front().stored.attacks) cells.insert(group);
+      auto cells = inputs.front().stored.attacks;
       std::vector<MatrixRow> rows = inputs.front().stored.rows;
       for (size_t i = 1; i < inputs.size(); ++i) {
         const StoredResults& s = inputs[i].stored;
         for (const auto& [group, unit] : s.attacks) {
-          if (cells.insert(group).second) {
+          if (const auto it = cells.find(group); it == cells.end()) {
             w.copy_object(o.inputs[i], group);  // the whole cell: attack and defenses
+            cells.emplace(group, unit);
+          } else if (const std::string why = conflict(it->second, unit); !why.empty()) {
+            // Another infected model: its defenses' records cannot be joined to this one's.
+            throw StorageError(o.inputs[i] + ": conflicting duplicate of " + group + " attack: " + why);
           }
         }
         for (const auto& [key, row] : rows_by_unit(s.rows)) {
           const auto it = have.find(key);
           if (it == have.end()) {
             const std::string defense_group = key.first + "/defenses/" + key.second;
-            if (!w.has_object(defense_group) && row.status == "done") w.copy_object(o.inputs[i], defense_group);
+            if (!w.has_object(defense_group)) w.copy_object(o.inputs[i], defense_group);  // absent: the attack failed
             have.emplace(key, row);
             rows.push_back(row);
           } else if (const std::string why = conflict(it->second, row); !why.empty()) {
@@ -128,7 +137,7 @@ int merge_command(const World& world, const MergeOptions& o) {
       w.write_merged_from(o.inputs);
     });
     fs::rename(tmp, o.output);
-  } catch (const StorageError& e) {
+  } catch (const std::exception& e) {  // StorageError, a spec that no longer parses, a full disk
     std::error_code ec;
     fs::remove(tmp, ec);
     std::cerr << "pbe_dist: error: " << e.what() << "; nothing was written" << std::endl;

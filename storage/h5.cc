@@ -88,6 +88,13 @@ void write_attr(hid_t obj, const std::string& name, double value, const std::str
   check(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), context, ("write attribute " + name).c_str());
 }
 
+double read_double_attr(hid_t obj, const std::string& name, const std::string& context) {
+  Handle attr = checked(H5Aopen(obj, name.c_str(), H5P_DEFAULT), context, ("open attribute " + name).c_str());
+  double value = 0;
+  check(H5Aread(attr, H5T_NATIVE_DOUBLE, &value), context, ("read attribute " + name).c_str());
+  return value;
+}
+
 void write_attr(hid_t obj, const std::string& name, int64_t value, const std::string& context) {
   Handle space = checked(H5Screate(H5S_SCALAR), context, "H5Screate");
   Handle attr = replace_attr(obj, name, H5T_NATIVE_INT64, space, context);

@@ -54,6 +54,7 @@ void write_attr(hid_t obj, const std::string& name, int64_t value, const std::st
 void write_attr(hid_t obj, const std::string& name, const std::vector<std::string>& values,
                 const std::string& context);
 std::string read_string_attr(hid_t obj, const std::string& name, const std::string& context);
+double read_double_attr(hid_t obj, const std::string& name, const std::string& context);
 
 // 1-D or N-D datasets; uint8/float ones are chunked and deflate-compressed.
 void write_dataset(hid_t parent, const std::string& name, const std::vector<double>& values,

@@ -153,6 +153,11 @@ StoredResults read_stored_results(const std::string& path) {
     StoredUnit u;
     u.status = h5::read_string_attr(g, "status", path);
     u.error = h5::read_string_attr(g, "error", path);
+    if (H5Lexists(g, "metrics", H5P_DEFAULT) > 0) {
+      h5::Handle m = h5::checked(H5Gopen2(g, "metrics", H5P_DEFAULT), path, "open attack metrics");
+      if (H5Aexists(m, "acc") > 0) u.acc = h5::read_double_attr(m, "acc", path);
+      if (H5Aexists(m, "asr") > 0) u.asr = h5::read_double_attr(m, "asr", path);
+    }
     out.attacks["/cells/" + n.substr(0, n.size() - 7)] = u;
   }
   return out;

@@ -1,4 +1,5 @@
 #pragma once
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
@@ -52,6 +53,7 @@ std::vector<MatrixRow> read_matrix(const std::string& path);
 // A unit's state in a results file.
 struct StoredUnit {
   std::string status, error;
+  double acc = std::nan(""), asr = std::nan("");  // Its metrics (NaN when absent).
 };
 // What a results file holds (--resume, inspect, merge): the spec that started it, each cell's
 // attack unit (keyed by CellKey::group_path()) and the /matrix rows (one per finished defense).

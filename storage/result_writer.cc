@@ -103,12 +103,14 @@ void ResultWriter::write_defense(const CellKey& cell, const std::string& defense
   if (!r.selected.empty()) h5::write_dataset(g, "selected", r.selected, ctx);
 }
 
-void ResultWriter::copy_object(const std::string& from_path, const std::string& object_path) {
+bool ResultWriter::copy_object(const std::string& from_path, const std::string& object_path) {
   const std::string ctx = ctx_ + ": copying " + object_path + " from " + from_path;
   h5::Handle from = h5::checked(H5Fopen(from_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), ctx, "H5Fopen");
+  if (!h5::exists(from, object_path)) return false;
   h5::Handle lcpl = h5::checked(H5Pcreate(H5P_LINK_CREATE), ctx, "H5Pcreate");
   H5Pset_create_intermediate_group(lcpl, 1);
   h5::check(H5Ocopy(from, object_path.c_str(), file_, object_path.c_str(), H5P_DEFAULT, lcpl), ctx, "H5Ocopy");
+  return true;
 }
 
 void ResultWriter::append_matrix_row(const MatrixRow& row) {

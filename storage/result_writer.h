@@ -25,8 +25,9 @@ class ResultWriter {
   // Replaces /matrix with `rows` (reordering it).
   void set_matrix(const std::vector<MatrixRow>& rows);
   // Copies the object (group or dataset) at `object_path` of the results file `from_path` to the
-  // same path here, creating missing parent groups (merging the results of separate jobs).
-  void copy_object(const std::string& from_path, const std::string& object_path);
+  // same path here, creating missing parent groups (merging the results of separate jobs). False,
+  // copying nothing, when `from_path` has no such object.
+  bool copy_object(const std::string& from_path, const std::string& object_path);
   bool has_object(const std::string& object_path) const;
   // /provenance attr merged_from: the files `pbe_dist merge` joined.
   void write_merged_from(const std::vector<std::string>& paths);

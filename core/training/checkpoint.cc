@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <ATen/ATen.h>
+
 #include "core/errors.h"
 
 namespace pbe {
@@ -50,7 +52,9 @@ void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
   const fs::path target(path), dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   std::error_code ec;
   fs::create_directories(dir, ec);
-  const fs::path tmp = path + ".tmp" + std::to_string(::getpid());
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const fs::path tmp = path + ".tmp-" + host + "-" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(kMagic, sizeof kMagic);
@@ -65,7 +69,30 @@ void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
   fsync_path(dir);
 }
 
+namespace {
+std::optional<NamedTensors> load(const std::string& path, std::string& problem, uint32_t& checksum);
+}  // namespace
+
 std::optional<NamedTensors> load_checkpoint(const std::string& path, std::string& problem) {
+  uint32_t checksum = 0;
+  return load(path, problem, checksum);
+}
+
+std::optional<NamedTensors> load_checkpoint_on_all(const std::string& path, ProcessGroup& group, std::string& problem) {
+  uint32_t checksum = 0;
+  auto state = load(path, problem, checksum);
+  const int64_t mine = state ? static_cast<int64_t>(checksum) : -1;
+  auto low = at::tensor({mine}, at::kLong), high = at::tensor({mine}, at::kLong);
+  group.allreduce(low, ReduceOp::kMin);
+  group.allreduce(high, ReduceOp::kMax);
+  if (low.item<int64_t>() >= 0 && low.item<int64_t>() == high.item<int64_t>()) return state;
+  if (state) problem = "another rank read another version of it";
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<NamedTensors> load(const std::string& path, std::string& problem, uint32_t& checksum) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     problem = "no checkpoint";
@@ -88,6 +115,7 @@ std::optional<NamedTensors> load_checkpoint(const std::string& path, std::string
     problem = "checksum mismatch (corrupt)";
     return std::nullopt;
   }
+  checksum = crc;
   NamedTensors out;
   try {
     const auto dict = torch::jit::pickle_load(std::vector<char>(bytes.begin() + kHeader, bytes.end())).toGenericDict();
@@ -98,6 +126,8 @@ std::optional<NamedTensors> load_checkpoint(const std::string& path, std::string
   }
   return out;
 }
+
+}  // namespace
 
 const at::Tensor& checkpoint_tensor(const NamedTensors& tensors, const std::string& name, const std::string& path) {
   for (const auto& [n, t] : tensors)

@@ -7,6 +7,8 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 
+#include "distributed/process_group.h"
+
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +25,11 @@ void save_checkpoint(const std::string& path, const NamedTensors& tensors);
 // The tensors saved at `path`, in their order; std::nullopt with `problem` set ("no checkpoint",
 // "truncated: ...", "checksum mismatch ...") when it cannot be used.
 std::optional<NamedTensors> load_checkpoint(const std::string& path, std::string& problem);
+
+// Loads `path` on every rank of `group` and agrees: the tensors when every rank read the same
+// checkpoint (its CRC), else std::nullopt on every rank with this rank's `problem` (or "another
+// rank read another version" when the file changed between the reads). Collective.
+std::optional<NamedTensors> load_checkpoint_on_all(const std::string& path, ProcessGroup& group, std::string& problem);
 
 // The tensor named `name`; std::runtime_error naming `path` when it is absent.
 const at::Tensor& checkpoint_tensor(const NamedTensors& tensors, const std::string& name, const std::string& path);

@@ -44,10 +44,8 @@ NamedTensors training_state(ClassifierImpl& model, torch::optim::Optimizer& opti
 int resume_training(const std::string& path, ClassifierImpl& model, torch::optim::Optimizer& optimizer,
                     TrainCurve& curve, ProcessGroup& group) {
   std::string problem;
-  auto state = load_checkpoint(path, problem);
-  auto usable = torch::tensor({state ? 1 : 0}, torch::kInt);
-  group.allreduce(usable, ReduceOp::kMin);
-  if (usable.item<int>() == 0) return 0;
+  auto state = load_checkpoint_on_all(path, group, problem);
+  if (!state) return 0;
   load_model_state(model, *state, path);
   const auto& bytes = checkpoint_tensor(*state, "optimizer", path);
   std::istringstream in(std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel())));
