@@ -65,4 +65,16 @@ struct MergeOptions {
 };
 int merge_command(const World& world, const MergeOptions& options);
 
+// `pbe_dist report FILE`: the paper's tables (analysis/report.h) as Markdown, CSV or LaTeX, on
+// stdout or in `out` (report.md, report.tex, <table>.csv); with `figures`, analysis/figures.py
+// draws the figures into out/figures (PNG and PDF). Rank 0 works. Exit 2 for a file that is not
+// results; missing python3/matplotlib only skips the figures, saying what to install.
+struct ReportOptions {
+  std::string path;
+  std::string format = "md";  // md | csv | tex
+  std::string out;            // Directory; "" = stdout (figures then go to ./report/figures)
+  bool figures = false;
+};
+int report_command(const World& world, const ReportOptions& options);
+
 }  // namespace pbe

@@ -19,7 +19,8 @@ namespace {
 // `pbe_dist SPEC.yaml ...` means `pbe_dist run SPEC.yaml ...`.
 std::vector<std::string> with_default_subcommand(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  static const std::vector<std::string> reserved{"run", "plan", "purify", "inspect", "merge", "-h", "--help", "--version"};
+  static const std::vector<std::string> reserved{"run",   "plan", "purify", "inspect", "merge",
+                                                 "report", "-h",  "--help", "--version"};
   if (!args.empty() && std::find(reserved.begin(), reserved.end(), args[0]) == reserved.end())
     args.insert(args.begin(), "run");
   return args;
@@ -64,6 +65,15 @@ int main(int argc, char** argv) {
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "List the cells of a results file and each unit's state");
   inspect->add_option("file", inspect_path, "Results file (HDF5)")->required();
+  pbe::ReportOptions report_options;
+  auto* report = app.add_subcommand("report", "The paper's tables (and figures) from a results file");
+  report->add_option("file", report_options.path, "Results file (HDF5); a running job's or a merged one too")->required();
+  report->add_option("--format", report_options.format, "md, csv or tex (booktabs)")
+      ->check(CLI::IsMember({"md", "csv", "tex"}))
+      ->capture_default_str();
+  report->add_option("--out", report_options.out, "Directory for the tables (default: stdout) and figures");
+  report->add_flag("--figures", report_options.figures,
+                   "Also draw the figures (PNG and PDF) with analysis/figures.py (python3, matplotlib, h5py)");
   pbe::MergeOptions merge_options;
   auto* merge = app.add_subcommand("merge", "Join the results files of separate jobs of one spec");
   merge->add_option("files", merge_options.inputs, "Results files (HDF5) of the same spec")->required();
@@ -114,6 +124,8 @@ int main(int argc, char** argv) {
       code = pbe::purify_command(*world, purify_options);
     else if (inspect->parsed())
       code = pbe::inspect_command(*world, inspect_path);
+    else if (report->parsed())
+      code = pbe::report_command(*world, report_options);
     else if (merge->parsed())
       code = pbe::merge_command(*world, merge_options);
     else

@@ -1,12 +1,16 @@
 // `pbe_dist inspect` and `pbe_dist merge`: what a results file holds, and joining several.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
 
+#include "analysis/report.h"
 #include "core/errors.h"
 #include "launcher/commands.h"
 #include "launcher/plan.h"
@@ -144,6 +148,49 @@ int merge_command(const World& world, const MergeOptions& o) {
     return 2;
   }
   std::cout << o.output << ": " << read_matrix(o.output).size() << " results from " << o.inputs.size() << " files\n";
+  return 0;
+}
+
+int report_command(const World& world, const ReportOptions& o) {
+  if (world.rank() != 0) return 0;
+  std::vector<ReportTable> tables;
+  try {
+    tables = report_tables(o.path);
+  } catch (const StorageError& e) {
+    std::cerr << "pbe_dist: error: " << e.what() << std::endl;
+    return 2;
+  }
+  const auto write = [](const fs::path& file, const std::string& text) {
+    std::ofstream out(file);
+    out << text;
+    if (!out) throw StorageError(file.string() + ": cannot write");
+  };
+  try {
+    if (o.out.empty()) {
+      if (o.format == "md") std::cout << render_markdown(tables);
+      if (o.format == "tex") std::cout << render_latex(tables);
+      if (o.format == "csv")
+        for (const auto& t : tables) std::cout << "# " << t.name << "\n" << render_csv(t) << "\n";
+    } else {
+      fs::create_directories(o.out);
+      if (o.format == "md") write(fs::path(o.out) / "report.md", render_markdown(tables));
+      if (o.format == "tex") write(fs::path(o.out) / "report.tex", render_latex(tables));
+      if (o.format == "csv")
+        for (const auto& t : tables) write(fs::path(o.out) / (t.name + ".csv"), render_csv(t));
+      std::cout << "report: " << tables.size() << " tables in " << o.out << "\n";
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "pbe_dist: error: " << e.what() << std::endl;
+    return 2;
+  }
+  if (!o.figures) return 0;
+  const fs::path dir = fs::path(o.out.empty() ? "report" : o.out) / "figures";
+  const std::string script = std::string(PBE_SOURCE_DIR) + "/analysis/figures.py";
+  const std::string command = std::string(PBE_PYTHON) + " '" + script + "' '" + o.path + "' '" + dir.string() + "'";
+  const int status = std::system(command.c_str());
+  if (status != 0)
+    std::cerr << "pbe_dist: figures not drawn (" << script << " exited " << WEXITSTATUS(status)
+              << "); the tables are complete" << std::endl;
   return 0;
 }
 

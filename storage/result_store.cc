@@ -163,4 +163,77 @@ StoredResults read_stored_results(const std::string& path) {
   return out;
 }
 
+void check_schema_version(const std::string& path) {
+  if (const std::string problem = results_file_problem(path); !problem.empty()) throw StorageError(path + ": " + problem);
+  h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
+  int64_t version = -1;
+  if (H5Aexists(f, "schema_version") > 0) {
+    h5::Handle a = h5::checked(H5Aopen(f, "schema_version", H5P_DEFAULT), path, "open schema_version");
+    h5::check(H5Aread(a, H5T_NATIVE_INT64, &version), path, "read schema_version");
+  }
+  if (version != kResultsSchemaVersion)
+    throw StorageError(path + ": schema version " + std::to_string(version) + "; this pbe_dist reads " +
+                       std::to_string(kResultsSchemaVersion));
+}
+
+namespace {
+
+// Opens `group` in the file, or an invalid handle when it is absent.
+h5::Handle open_group(hid_t file, const std::string& group, const std::string& path) {
+  if (!h5::exists(file, group)) return h5::Handle();
+  return h5::checked(H5Gopen2(file, group.c_str(), H5P_DEFAULT), path, "open group");
+}
+
+}  // namespace
+
+std::vector<std::string> read_member_names(const std::string& path, const std::string& group) {
+  h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
+  h5::Handle g = open_group(f, group, path);
+  std::vector<std::string> names;
+  if (g < 0) return names;
+  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->push_back(name);
+    return 0;
+  };
+  h5::check(H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names), path, "list group");
+  return names;
+}
+
+Columns read_columns(const std::string& path, const std::string& group) {
+  Columns out;
+  h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
+  for (const auto& name : read_member_names(path, group)) {
+    h5::Handle ds = h5::checked(H5Dopen2(f, (group + "/" + name).c_str(), H5P_DEFAULT), path, "open column");
+    h5::Handle space = h5::checked(H5Dget_space(ds), path, "column space");
+    if (H5Sget_simple_extent_ndims(space) != 1) continue;
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(space, &n, nullptr);
+    std::vector<double> values(n);
+    if (n > 0) h5::check(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path, "read column");
+    out.emplace_back(name, std::move(values));
+  }
+  return out;
+}
+
+NamedValues read_values(const std::string& path, const std::string& group) {
+  NamedValues out;
+  h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
+  h5::Handle g = open_group(f, group, path);
+  if (g < 0) return out;
+  H5O_info_t info;
+  h5::check(H5Oget_info(g, &info), path, "group info");
+  for (hsize_t i = 0; i < info.num_attrs; ++i) {
+    h5::Handle a = h5::checked(H5Aopen_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT), path,
+                               "open attribute");
+    h5::Handle type = h5::checked(H5Aget_type(a), path, "attribute type");
+    if (H5Tget_class(type) != H5T_FLOAT && H5Tget_class(type) != H5T_INTEGER) continue;
+    char name[256] = {};
+    H5Aget_name(a, sizeof name, name);
+    double v = 0;
+    h5::check(H5Aread(a, H5T_NATIVE_DOUBLE, &v), path, "read attribute");
+    out.emplace_back(name, v);
+  }
+  return out;
+}
+
 }  // namespace pbe

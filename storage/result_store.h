@@ -64,4 +64,15 @@ struct StoredResults {
 };
 StoredResults read_stored_results(const std::string& path);
 
+// The file's /schema_version; StorageError "<path>: schema version N; this pbe_dist reads 1" for
+// any other (and for a file that is not results).
+void check_schema_version(const std::string& path);
+// Every 1-D float64 dataset of the group `group` (e.g. a defense's "steps"), by name; empty when
+// the group is absent.
+Columns read_columns(const std::string& path, const std::string& group);
+// The scalar attributes of the group (e.g. a probe record), by name; empty when it is absent.
+NamedValues read_values(const std::string& path, const std::string& group);
+// The names of the group's members (e.g. a cell's defenses); empty when it is absent.
+std::vector<std::string> read_member_names(const std::string& path, const std::string& group);
+
 }  // namespace pbe
