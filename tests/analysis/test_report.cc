@@ -5,6 +5,8 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 
 #include "analysis/report.h"
 #include "storage/h5.h"
@@ -110,6 +112,22 @@ TEST_F(ReportTest, LatexBooktabs) {
             "badnets & 90.00 $\\pm$ 0.00 & 99.00 $\\pm$ 1.41 & 87.00 $\\pm$ 1.41 & 40.00 $\\pm$ 14.14 & 78.50 $\\pm$ 6.36 & "
             "failed & failed & failed \\\\\n"
             "\\bottomrule\n\\end{tabular}\n\\end{table}\n\n");
+}
+
+// analysis/figures.py on the same file: every figure it can draw from it is a non-empty PNG and PDF.
+TEST_F(ReportTest, FiguresScriptDrawsFromTheFile) {
+  if (std::system(PBE_PYTHON " -c 'import matplotlib, numpy, h5py' 2>/dev/null") != 0)
+    GTEST_SKIP() << PBE_PYTHON " has no matplotlib, numpy or h5py: apt install python3-matplotlib python3-h5py";
+  const auto out = dir_ / "figures";
+  const std::string command = std::string(PBE_PYTHON) + " " + PBE_SOURCE_DIR + "/analysis/figures.py " + path_ + " " +
+                              out.string() + " > /dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  for (const char* name : {"heatmap-asr-fmnist-cnn", "heatmap-acc-fmnist-cnn", "heatmap-der-fmnist-cnn", "pbe-steps",
+                           "confusion-badnets-seed0"})
+    for (const char* ext : {".png", ".pdf"}) {
+      const auto file = out / (std::string(name) + ext);
+      EXPECT_TRUE(std::filesystem::exists(file) && std::filesystem::file_size(file) > 1000) << file;
+    }
 }
 
 TEST_F(ReportTest, AnotherSchemaVersionIsAClearError) {

@@ -45,6 +45,7 @@ assert list(sources) == sys.argv[3:], sources
 print("merge: the two jobs' files make the full run's /matrix")
 PY
 "$PBE_DIST" inspect "$WORK/merged.h5" | grep -q "6 done, 0 failed, 0 missing"
+"$PBE_DIST" report "$WORK/merged.h5" | grep -q "^| input-aware | " || { echo "no report of the merged file"; exit 1; }
 
 # A duplicate unit with another result: refused, nothing written.
 cp "$WORK/b.h5" "$WORK/b2.h5"
