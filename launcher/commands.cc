@@ -10,8 +10,6 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
-#include <map>
-#include <set>
 #include <thread>
 
 #include "analysis/matrix_table.h"
@@ -148,7 +146,6 @@ std::unique_ptr<ResultStore> open_to_resume(const ExperimentSpec& spec) {
     if (entry.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(entry.path());
   return ResultStore::open(path);
 }
-
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/data/cifar10_reader.h"
+#include "core/data/gtsrb_reader.h"
 #include "core/data/idx_reader.h"
 #include "core/errors.h"
 
@@ -13,7 +14,7 @@ namespace {
 }  // namespace
 
 const std::vector<std::string>& known_datasets() {
-  static const std::vector<std::string> names{"fashion-mnist", "mnist", "cifar10", "synthetic"};
+  static const std::vector<std::string> names{"fashion-mnist", "mnist", "cifar10", "gtsrb", "synthetic"};
   return names;
 }
 
@@ -26,6 +27,7 @@ ImageShape image_shape(const DatasetOptions& o) {
   if (o.name == "synthetic")
     return {o.synthetic.channels, o.synthetic.size, o.synthetic.size, o.synthetic.num_classes};
   if (o.name == "cifar10") return {3, 32, 32, 10};
+  if (o.name == "gtsrb") return {3, kGtsrbSize, kGtsrbSize, kGtsrbClasses};
   return {1, 28, 28, 10};  // fashion-mnist, mnist
 }
 
@@ -43,6 +45,10 @@ DatasetInfo dataset_info(const std::string& name, int channels) {
     info.mean = {0.4914, 0.4822, 0.4465};
     info.std = {0.2470, 0.2435, 0.2616};
     info.augmentation = {4, true};
+  } else if (name == "gtsrb") {  // BackdoorBench's statistics; no flips for traffic signs
+    info.mean = {0.3403, 0.3121, 0.3214};
+    info.std = {0.2724, 0.2608, 0.2669};
+    info.augmentation = {4, false};
   } else {
     info.mean.assign(channels, 0.5);
     info.std.assign(channels, 0.25);
@@ -61,6 +67,8 @@ TrainTest load_dataset(const DatasetOptions& o) {
     data = load_idx_dataset(path, o.name, 10, o.test_optional);
   } else if (o.name == "cifar10") {
     data = load_cifar10(path, o.test_optional);
+  } else if (o.name == "gtsrb") {
+    data = load_gtsrb(path, o.test_optional);
   } else {
     throw ConfigError("unknown dataset '" + o.name + "'");
   }

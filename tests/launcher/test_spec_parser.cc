@@ -105,7 +105,7 @@ TEST(SpecParser, UnknownNames) {
             "spec.yaml:7: model.name: unknown model 'vgg' (known: small-cnn, preact-resnet18)");
   EXPECT_EQ(error_of(replace(kValid, "name: synthetic", "name: imagenet")),
             "spec.yaml:4: dataset.name: unknown dataset 'imagenet' (known: fashion-mnist, mnist, "
-            "cifar10, synthetic)");
+            "cifar10, gtsrb, synthetic)");
 }
 
 TEST(SpecParser, OptionChecksReportTheEntry) {
