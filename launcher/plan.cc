@@ -64,6 +64,20 @@ std::vector<int> select_cells(const std::string& list, int cells) {
   std::set<int> chosen;
   if (list.empty())
     for (int i = 0; i < cells; ++i) chosen.insert(i);
+  if (const auto slash = list.find('/'); slash != std::string::npos) {
+    int k = 0, n = 0;
+    size_t used_k = 0, used_n = 0;
+    try {
+      k = std::stoi(list.substr(0, slash), &used_k);
+      n = std::stoi(list.substr(slash + 1), &used_n);
+    } catch (const std::exception&) {
+    }
+    if (used_k != slash || used_n != list.size() - slash - 1 || n < 1 || k < 1 || k > n)
+      throw ConfigError("--cells: '" + list + "' is not a slice k/n with 1 <= k <= n");
+    for (int i = k - 1; i < cells; i += n) chosen.insert(i);
+    return {chosen.begin(), chosen.end()};
+  }
+  if (!list.empty() && list.back() == ',') throw ConfigError("--cells: '" + list + "' ends with a comma");
   std::stringstream in(list);
   for (std::string item; std::getline(in, item, ',');) {
     const auto bad = [&] {

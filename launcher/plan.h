@@ -30,8 +30,9 @@ Plan make_plan(const ExperimentSpec& spec, int64_t train_size, int num_classes);
 // running every cell writes them in).
 std::vector<MatrixRow> in_plan_order(std::vector<MatrixRow> rows, const Plan& plan);
 
-// The plan positions a `--cells` list selects: 1-based numbers and ranges ("1,3-4"). ConfigError
-// for anything else or a number outside 1..cells. Empty list: every cell.
+// The plan positions a `--cells` list selects: 1-based numbers and ranges ("1,3-4"), or "k/n":
+// slice k of n (cells k, k + n, k + 2n, ...; a job array's task k of n). ConfigError for anything
+// else or a number outside 1..cells. Empty list: every cell.
 std::vector<int> select_cells(const std::string& list, int cells);
 
 // Human-readable plan (what `pbe_dist plan` prints).

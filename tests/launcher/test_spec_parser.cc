@@ -4,6 +4,7 @@
 
 #include "core/attacks/badnets.h"
 #include "core/errors.h"
+#include "launcher/plan.h"
 #include "launcher/spec.h"
 
 using namespace pbe;
@@ -296,6 +297,22 @@ TEST(SpecParser, ShippedSpecsParse) {
     EXPECT_EQ(s.dataset.name, "fashion-mnist") << f;
     EXPECT_EQ(s.attacks.size(), 2u) << f;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Plan, SelectCellsByListRangeOrSlice) {
+  using V = std::vector<int>;
+  EXPECT_EQ(select_cells("", 4), (V{0, 1, 2, 3}));
+  EXPECT_EQ(select_cells("1,3-4", 5), (V{0, 2, 3}));
+  EXPECT_EQ(select_cells("2,2,1-2", 5), (V{0, 1}));
+  EXPECT_EQ(select_cells("1/2", 5), (V{0, 2, 4}));
+  EXPECT_EQ(select_cells("2/2", 5), (V{1, 3}));
+  EXPECT_EQ(select_cells("3/3", 2), V{});  // a task with no cell runs nothing
+  for (const char* bad : {"0", "6", "2-1", "x", "1,", "1-", "0/2", "3/2", "1/0", "a/b", "1/2/3"})
+    EXPECT_THROW(select_cells(bad, 5), ConfigError) << bad;
 }
 
 }  // namespace

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Submits SPEC as an N-task job array (each task a slice of the cells) and a merge job that runs
+# when every task has succeeded; prints the two job ids.
+#   slurm/submit_array.sh N SPEC.yaml OUT_DIR [sbatch options for the array ...]
+set -euo pipefail
+N=${1:?usage: slurm/submit_array.sh N SPEC.yaml OUT_DIR [sbatch options]}
+SPEC=${2:?usage: slurm/submit_array.sh N SPEC.yaml OUT_DIR [sbatch options]}
+OUT_DIR=${3:?usage: slurm/submit_array.sh N SPEC.yaml OUT_DIR [sbatch options]}
+shift 3
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+mkdir -p logs "$OUT_DIR"
+array=$(sbatch --parsable --array="1-$N" "$@" "$HERE/array.sbatch" "$SPEC" "$OUT_DIR")
+merge=$(sbatch --parsable --dependency="afterok:$array" "$HERE/merge.sbatch" "$OUT_DIR")
+echo "array $array merge $merge"
