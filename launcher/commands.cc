@@ -151,11 +151,26 @@ std::unique_ptr<ResultStore> open_to_resume(const ExperimentSpec& spec) {
 
 int plan_command(const World& world, const RunOptions& o) {
   ExperimentSpec spec = load_spec(o);
-  TrainTest data = load_dataset(spec.dataset);
-  Plan plan = make_plan(spec, data.train.size(), data.train.num_classes);
+  // Sized from the data when it is here; else from the dataset's official size, so a cluster
+  // allocation can be planned before the data is copied.
+  int64_t train_size = 0;
+  int classes = image_shape(spec.dataset).num_classes;
+  std::string note;
+  try {
+    TrainTest data = load_dataset(spec.dataset);
+    train_size = data.train.size();
+    classes = data.train.num_classes;
+  } catch (const DataError& e) {
+    const int64_t official = official_train_size(spec.dataset.name);
+    if (official == 0) throw;
+    train_size = spec.dataset.train_subset > 0 ? std::min<int64_t>(spec.dataset.train_subset, official) : official;
+    note = std::string("(no data here: ") + e.what() + "; sized as the official " + std::to_string(official) +
+           "-image training set)\n";
+  }
+  Plan plan = make_plan(spec, train_size, classes);
   const int per_cell = ranks_per_cell(spec, world);
   if (world.rank() == 0) {
-    std::cout << describe_plan(spec, plan, data.train.size(), world.size());
+    std::cout << note << describe_plan(spec, plan, train_size, world.size());
     if (per_cell < world.size())
       std::cout << "ranks_per_cell " << per_cell << ": " << world.size() / per_cell
                 << " groups; each takes the next cell in this order as it finishes one\n";

@@ -23,6 +23,13 @@ std::string default_dataset_path(const std::string& name) {
   return "";
 }
 
+int64_t official_train_size(const std::string& name) {
+  if (name == "fashion-mnist" || name == "mnist") return 60000;
+  if (name == "cifar10") return 50000;
+  if (name == "gtsrb") return 39209;
+  return 0;
+}
+
 ImageShape image_shape(const DatasetOptions& o) {
   if (o.name == "synthetic")
     return {o.synthetic.channels, o.synthetic.size, o.synthetic.size, o.synthetic.num_classes};

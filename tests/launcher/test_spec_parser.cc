@@ -297,6 +297,15 @@ TEST(SpecParser, ShippedSpecsParse) {
     EXPECT_EQ(s.dataset.name, "fashion-mnist") << f;
     EXPECT_EQ(s.attacks.size(), 2u) << f;
   }
+  // The paper's matrix: 8 attack rows x 3 seeds, 9 defenses, on each dataset.
+  for (const char* f : {"all.yaml", "all-gtsrb.yaml"}) {
+    ExperimentSpec s = parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/" + f);
+    EXPECT_EQ(s.model, "preact-resnet18") << f;
+    EXPECT_EQ(s.attacks.size() * s.seeds.size(), 24u) << f;
+    EXPECT_EQ(s.defenses.size(), 9u) << f;
+    EXPECT_EQ(s.device, "cuda") << f;
+  }
+  EXPECT_EQ(parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/all-gtsrb.yaml").dataset.name, "gtsrb");
 }
 
 }  // namespace
