@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's SLURM scripts on a real single-machine SLURM (munged, slurmctld and slurmd from
 # Debian's slurm-wlm and munge, started here in a temporary directory and stopped after):
-# - single_node.sbatch runs tiny.yaml on 2 tasks;
+# - single_node.sbatch runs tiny.yaml on 2 tasks (mpirun), multi_node.sbatch on 2 tasks of this
+#   one node (srun with PMIx), with the same /matrix;
 # - submit_array.sh runs it as a 2-task array (--cells k/2) plus the merge job, whose merged file
 #   equals the single job's /matrix;
 # - a job told to stop (SIGUSR1 to its batch script, as --signal=B:USR1 sends it) stops at a safe
@@ -34,7 +35,7 @@ cat > "$SLURM_CONF" <<CONF
 ClusterName=pbetest
 SlurmctldHost=$host
 AuthType=auth/munge
-AuthInfo=socket=$S/munge.socket
+AuthInfo=socket=$S/munge.socket,cred_expire=10
 CredType=cred/munge
 SlurmUser=root
 SlurmdUser=root
@@ -80,19 +81,28 @@ state=$(wait_job "$plain")
 echo "single_node.sbatch: $state"
 [[ $state == *"JobState=COMPLETED"*"ExitCode=0:0"* ]] || { echo "$state"; cat logs/*; exit 1; }
 
+# multi_node.sbatch's srun (PMIx) launch, on this one node, without GPUs.
+nodes=$(PBE_DIST=$PBE_DIST sbatch --parsable --nodes=1 --ntasks-per-node=2 --cpus-per-task=1 --gpus-per-task=0 \
+        "$SRC/slurm/multi_node.sbatch" "$SPEC" -o "$S/work/srun.h5")
+state=$(wait_job "$nodes")
+echo "multi_node.sbatch (srun, PMIx): $state"
+[[ $state == *"JobState=COMPLETED"*"ExitCode=0:0"* ]] || { echo "$state"; cat logs/*; exit 1; }
+
 read -r _ array _ merge <<< "$("$SRC/slurm/submit_array.sh" 2 "$SPEC" "$S/work/array" --ntasks=2)"
 wait_job "$array" > /dev/null
 state=$(wait_job "$merge")
 echo "array + merge: $state"
 [[ $state == *"JobState=COMPLETED"*"ExitCode=0:0"* ]] || { echo "$state"; cat logs/*; exit 1; }
-"$PYTHON" - "$S/work/plain.h5" "$S/work/array/all.h5" <<'PY'
+"$PYTHON" - "$S/work/plain.h5" "$S/work/array/all.h5" "$S/work/srun.h5" <<'PY'
 import sys, h5py
 def matrix(path):
     with h5py.File(path, "r") as f:
         return [(r["attack"].decode(), r["defense"].decode(), r["status"].decode(), r["acc"], r["asr"]) for r in f["matrix"][()]]
-plain, merged = matrix(sys.argv[1]), matrix(sys.argv[2])
 same = lambda a, b: a == b or (a != a and b != b)
-assert len(plain) == len(merged) == 6 and all(same(x, y) for p, m in zip(plain, merged) for x, y in zip(p, m)), (plain, merged)
+plain = matrix(sys.argv[1])
+for path in sys.argv[2:]:
+    other = matrix(path)
+    assert len(plain) == len(other) == 6 and all(same(x, y) for p, m in zip(plain, other) for x, y in zip(p, m)), (path, plain, other)
 PY
 
 # Stop and requeue: the batch script gets SIGUSR1 once the first unit is in the file.
@@ -103,12 +113,7 @@ for _ in $(seq 600); do
   sleep 0.05
 done
 scancel --batch --signal=USR1 "$job"
-# SLURM holds a requeued job back (Reason=BeginTime) for a while; release it at once.
-for _ in $(seq 240); do
-  scontrol show job "$job" | grep -q "Restarts=1" && scontrol show job "$job" | grep -q "JobState=PENDING" && break
-  sleep 0.5
-done
-scontrol update JobId="$job" StartTime=now
+# SLURM holds a requeued job back until its revoked credential expires (cred_expire, 10 s here).
 state=$(wait_job "$job")
 echo "stopped and requeued: $state"
 [[ $state == *"JobState=COMPLETED"*"Restarts=1"* ]] || { echo "$state"; cat logs/*; exit 1; }
