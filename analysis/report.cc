@@ -58,17 +58,23 @@ ReportValue over_seeds(const std::map<RowKey, const MatrixRow*>& rows, const std
     else values.push_back(100.0 * (it->second->*metric));
   }
   if (failed) return word("failed");
-  if (std::all_of(values.begin(), values.end(), [](double v) { return std::isnan(v); })) return word("-");
+  if (std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); })) return word("-");
   return mean_std(values);
 }
 
-std::vector<ReportTable> matrix_tables(const std::vector<MatrixRow>& all) {
+std::vector<ReportTable> matrix_tables(const std::vector<MatrixRow>& all, const ReportLayout* layout) {
   std::vector<std::pair<std::string, std::string>> blocks;
+  if (layout) blocks.emplace_back(layout->dataset, layout->model);
   for (const auto& r : all) add_unique(blocks, {r.dataset, r.model});
   std::vector<ReportTable> out;
   for (const auto& [dataset, model] : blocks) {
     std::vector<std::string> attacks, defenses;
     std::set<int> seed_set;
+    if (layout && layout->dataset == dataset && layout->model == model) {
+      attacks = layout->attacks;
+      defenses = layout->defenses;
+      seed_set.insert(layout->seeds.begin(), layout->seeds.end());
+    }
     std::map<RowKey, const MatrixRow*> rows;
     for (const auto& r : all) {
       if (r.dataset != dataset || r.model != model) continue;
@@ -171,26 +177,38 @@ std::string plain(const ReportValue& v) { return v.text.empty() ? fmt::format("{
 std::string plain_std(const ReportValue& v) {
   return v.text.empty() && !std::isnan(v.std) ? fmt::format("{:.{}f}", v.std, v.decimals) : "";
 }
-std::string with_std(const ReportValue& v, const std::string& pm) {
+// `escape` applies to the words and numbers, not to the separator `pm` (LaTeX's $\pm$).
+std::string with_std(const ReportValue& v, const std::string& pm, std::string (*escape)(const std::string&)) {
   const std::string s = plain_std(v);
-  return s.empty() ? plain(v) : plain(v) + pm + s;
+  return s.empty() ? escape(plain(v)) : escape(plain(v)) + pm + escape(s);
+}
+
+std::string markdown_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
 }
 
 std::string latex_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '_' || c == '%' || c == '&' || c == '#') out += '\\';
-    out += c;
+    switch (c) {
+      case '\\': out += "\\textbackslash{}"; break;
+      case '~': out += "\\textasciitilde{}"; break;
+      case '^': out += "\\textasciicircum{}"; break;
+      case '_': case '%': case '&': case '#': case '$': case '{': case '}': out += '\\'; out += c; break;
+      default: out += c;
+    }
   }
   return out;
 }
 
 }  // namespace
 
-std::vector<ReportTable> report_tables(const std::string& path) {
+std::vector<ReportTable> report_tables(const std::string& path, const ReportLayout* layout) {
   check_schema_version(path);
   const std::vector<MatrixRow> rows = read_matrix(path);
-  std::vector<ReportTable> out = matrix_tables(rows);
+  std::vector<ReportTable> out = matrix_tables(rows, layout);
   for (auto t : {pbe_steps_table(path, rows), observation_table(path, rows)})
     if (!t.rows.empty()) out.push_back(std::move(t));
   return out;
@@ -200,13 +218,13 @@ std::string render_markdown(const std::vector<ReportTable>& tables) {
   std::string out;
   for (const auto& t : tables) {
     out += "### " + t.title + "\n\n|";
-    for (const auto& h : t.header) out += " " + h + " |";
+    for (const auto& h : t.header) out += " " + markdown_escape(h) + " |";
     out += "\n|";
     for (size_t i = 0; i < t.header.size(); ++i) out += i == 0 ? "---|" : "---:|";
     out += "\n";
     for (const auto& row : t.rows) {
       out += "|";
-      for (const auto& v : row) out += " " + with_std(v, " ± ") + " |";
+      for (const auto& v : row) out += " " + with_std(v, " ± ", markdown_escape) + " |";
       out += "\n";
     }
     out += "\n";
@@ -222,7 +240,7 @@ std::string render_latex(const std::vector<ReportTable>& tables) {
     for (size_t i = 0; i < t.header.size(); ++i) out += (i ? " & " : "") + latex_escape(t.header[i]);
     out += " \\\\\n\\midrule\n";
     for (const auto& row : t.rows) {
-      for (size_t i = 0; i < row.size(); ++i) out += (i ? " & " : "") + latex_escape(with_std(row[i], " $\\pm$ "));
+      for (size_t i = 0; i < row.size(); ++i) out += (i ? " & " : "") + with_std(row[i], " $\\pm$ ", latex_escape);
       out += " \\\\\n";
     }
     out += "\\bottomrule\n\\end{tabular}\n\\end{table}\n\n";
@@ -232,7 +250,10 @@ std::string render_latex(const std::vector<ReportTable>& tables) {
 
 std::string render_csv(const ReportTable& t) {
   const auto quoted = [](const std::string& s) {
-    return s.find_first_of(",\"") == std::string::npos ? s : "\"" + s + "\"";
+    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
   };
   // Columns holding a number somewhere get a "<name> std" column beside them.
   std::vector<bool> numeric(t.header.size(), false);

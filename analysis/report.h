@@ -31,7 +31,14 @@ struct ReportTable {
 // - the observation: adversarial examples on the target for the infected and the clean model,
 //   feature distances to the triggered images, top-k neuron overlap.
 // Throws StorageError for a file that is not results of a known schema version.
-std::vector<ReportTable> report_tables(const std::string& path);
+// `layout` (the spec's cells, when known) makes units that have not run yet appear as "missing"
+// (a file a job is still writing); without it the rows of /matrix define the table.
+struct ReportLayout {
+  std::string dataset, model;
+  std::vector<std::string> attacks, defenses;
+  std::vector<int> seeds;
+};
+std::vector<ReportTable> report_tables(const std::string& path, const ReportLayout* layout = nullptr);
 
 // All tables as Markdown (md) or LaTeX booktabs (tex), or one table as CSV (csv: a number's
 // standard deviation in a column of its own, "<column> std").

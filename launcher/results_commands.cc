@@ -155,7 +155,18 @@ int report_command(const World& world, const ReportOptions& o) {
   if (world.rank() != 0) return 0;
   std::vector<ReportTable> tables;
   try {
-    tables = report_tables(o.path);
+    // The cells of the spec that started the file, so units not run yet show as missing.
+    ReportLayout layout;
+    bool have_layout = false;
+    try {
+      const ReadBack r = read_back(o.path);
+      layout = {r.spec.dataset.name, r.spec.model, {}, r.plan.defenses, r.spec.seeds};
+      for (const auto& a : r.spec.attacks) layout.attacks.push_back(a.id);
+      have_layout = true;
+    } catch (const ConfigError&) {  // a spec this pbe_dist no longer parses: /matrix alone
+    } catch (const DataError&) {
+    }
+    tables = report_tables(o.path, have_layout ? &layout : nullptr);
   } catch (const StorageError& e) {
     std::cerr << "pbe_dist: error: " << e.what() << std::endl;
     return 2;

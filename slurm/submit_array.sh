@@ -10,5 +10,8 @@ shift 3
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p logs "$OUT_DIR"
 array=$(sbatch --parsable --array="1-$N" "$@" "$HERE/array.sbatch" "$SPEC" "$OUT_DIR")
-merge=$(sbatch --parsable --dependency="afterok:$array" "$HERE/merge.sbatch" "$OUT_DIR")
+array=${array%%;*}  # --parsable may print id;cluster
+# The merge gets the same sbatch options (partition, account, ...), without the array's resources.
+merge=$(sbatch --parsable --dependency="afterok:$array" "$@" --ntasks=1 --gpus-per-task=0 "$HERE/merge.sbatch" "$OUT_DIR")
+merge=${merge%%;*}
 echo "array $array merge $merge"

@@ -130,6 +130,25 @@ TEST_F(ReportTest, FiguresScriptDrawsFromTheFile) {
     }
 }
 
+// Ids are free text in a spec: each format escapes what would break it.
+TEST(ReportFormats, EscapeWhatEachFormatReads) {
+  ReportTable t;
+  t.title = "a_b 5% & c";
+  t.header = {"Attack", "my_def$ ACC"};
+  ReportValue v;
+  v.mean = 12.5;
+  v.std = 0.25;
+  t.rows = {{ReportValue{"x|y \"q\", z~^{}\\#"}, v}};
+  EXPECT_NE(render_latex({t}).find("a\\_b 5\\% \\& c"), std::string::npos);
+  EXPECT_NE(render_latex({t}).find("Attack & my\\_def\\$ ACC \\\\"), std::string::npos);
+  EXPECT_NE(render_latex({t}).find("x|y \"q\", z\\textasciitilde{}\\textasciicircum{}\\{\\}\\textbackslash{}\\# & "
+                                   "12.50 $\\pm$ 0.25 \\\\"),
+            std::string::npos)
+      << render_latex({t});
+  EXPECT_NE(render_markdown({t}).find("| x\\|y \"q\", z~^{}\\# | 12.50 ± 0.25 |"), std::string::npos) << render_markdown({t});
+  EXPECT_EQ(render_csv(t), "Attack,my_def$ ACC,my_def$ ACC std\n\"x|y \"\"q\"\", z~^{}\\#\",12.50,0.25\n");
+}
+
 TEST_F(ReportTest, AnotherSchemaVersionIsAClearError) {
   hid_t f = H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(f, 0);

@@ -45,6 +45,8 @@ assert list(sources) == sys.argv[3:], sources
 print("merge: the two jobs' files make the full run's /matrix")
 PY
 "$PBE_DIST" inspect "$WORK/merged.h5" | grep -q "6 done, 0 failed, 0 missing"
+# The report of a part lists the cells it lacks as missing (the spec's cells, not just its rows).
+"$PBE_DIST" report "$WORK/a.h5" | grep -q "^| input-aware | missing | missing | missing |" || { "$PBE_DIST" report "$WORK/a.h5"; exit 1; }
 "$PBE_DIST" report "$WORK/merged.h5" | grep -q "^| input-aware | " || { echo "no report of the merged file"; exit 1; }
 
 # A duplicate unit with another result: refused, nothing written.
