@@ -137,7 +137,7 @@ std::unique_ptr<ResultStore> open_to_resume(const ExperimentSpec& spec) {
     return StorageError(path + ": cannot resume: " + why + "; nothing was changed");
   };
   if (const std::string problem = results_file_problem(path); !problem.empty()) throw refuse(problem);
-  if (read_stored_results(path).spec_text != spec.text)
+  if (read_spec_text(path) != spec.text)
     throw refuse("it was started by another spec (its /spec differs from " + spec.file + ")");
   const auto dir = std::filesystem::path(path).parent_path().empty() ? std::filesystem::path(".")
                                                                       : std::filesystem::path(path).parent_path();

@@ -9,6 +9,8 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <tuple>
+#include <utility>
 
 #include "analysis/report.h"
 #include "core/errors.h"
@@ -29,13 +31,18 @@ struct ReadBack {
   Plan plan;
 };
 
+// The spec stored in `path` as `text`, and its plan (cells and their order; no work estimates).
+std::pair<ExperimentSpec, Plan> stored_plan(const std::string& path, const std::string& text) {
+  if (text.empty()) throw StorageError(path + ": no /spec: not a pbe-dist results file");
+  ExperimentSpec spec = parse_spec_text(text, path + ":/spec");
+  Plan plan = make_plan(spec, 1, 2);
+  return {std::move(spec), std::move(plan)};
+}
+
 ReadBack read_back(const std::string& path) {
-  if (const std::string problem = results_file_problem(path); !problem.empty()) throw StorageError(path + ": " + problem);
   ReadBack r;
-  r.stored = read_stored_results(path);
-  if (r.stored.spec_text.empty()) throw StorageError(path + ": no /spec: not a pbe-dist results file");
-  r.spec = parse_spec_text(r.stored.spec_text, path + ":/spec");
-  r.plan = make_plan(r.spec, 1, 2);  // cells and their order only; the estimates are not used
+  r.stored = read_stored_results(path);  // StorageError for a file that is not results
+  std::tie(r.spec, r.plan) = stored_plan(path, r.stored.spec_text);
   return r;
 }
 
@@ -158,10 +165,11 @@ int report_command(const World& world, const ReportOptions& o) {
     // The cells of the spec that started the file, so units not run yet show as missing.
     ReportLayout layout;
     bool have_layout = false;
+    check_schema_version(o.path);  // StorageError for a file that is not results
     try {
-      const ReadBack r = read_back(o.path);
-      layout = {r.spec.dataset.name, r.spec.model, {}, r.plan.defenses, r.spec.seeds};
-      for (const auto& a : r.spec.attacks) layout.attacks.push_back(a.id);
+      const auto [spec, plan] = stored_plan(o.path, read_spec_text(o.path));
+      layout = {spec.dataset.name, spec.model, {}, plan.defenses, spec.seeds};
+      for (const auto& a : spec.attacks) layout.attacks.push_back(a.id);
       have_layout = true;
     } catch (const ConfigError&) {  // a spec this pbe_dist no longer parses: /matrix alone
     } catch (const DataError&) {

@@ -163,6 +163,11 @@ StoredResults read_stored_results(const std::string& path) {
   return out;
 }
 
+std::string read_spec_text(const std::string& path) {
+  h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
+  return h5::exists(f, "spec") ? h5::read_string_dataset(f, "spec", path) : "";
+}
+
 void check_schema_version(const std::string& path) {
   if (const std::string problem = results_file_problem(path); !problem.empty()) throw StorageError(path + ": " + problem);
   h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
@@ -186,24 +191,19 @@ h5::Handle open_group(hid_t file, const std::string& group, const std::string& p
 
 }  // namespace
 
-std::vector<std::string> read_member_names(const std::string& path, const std::string& group) {
+Columns read_columns(const std::string& path, const std::string& group) {
+  Columns out;
   h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
   h5::Handle g = open_group(f, group, path);
+  if (g < 0) return out;
   std::vector<std::string> names;
-  if (g < 0) return names;
   auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
     static_cast<std::vector<std::string>*>(data)->push_back(name);
     return 0;
   };
   h5::check(H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names), path, "list group");
-  return names;
-}
-
-Columns read_columns(const std::string& path, const std::string& group) {
-  Columns out;
-  h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
-  for (const auto& name : read_member_names(path, group)) {
-    h5::Handle ds = h5::checked(H5Dopen2(f, (group + "/" + name).c_str(), H5P_DEFAULT), path, "open column");
+  for (const auto& name : names) {
+    h5::Handle ds = h5::checked(H5Dopen2(g, name.c_str(), H5P_DEFAULT), path, "open column");
     h5::Handle space = h5::checked(H5Dget_space(ds), path, "column space");
     if (H5Sget_simple_extent_ndims(space) != 1) continue;
     hsize_t n = 0;

@@ -63,6 +63,8 @@ struct StoredResults {
   std::vector<MatrixRow> rows;
 };
 StoredResults read_stored_results(const std::string& path);
+// The file's /spec text ("" when it has none); StorageError for a file that does not open.
+std::string read_spec_text(const std::string& path);
 
 // The file's /schema_version; StorageError "<path>: schema version N; this pbe_dist reads 1" for
 // any other (and for a file that is not results).
@@ -72,7 +74,5 @@ void check_schema_version(const std::string& path);
 Columns read_columns(const std::string& path, const std::string& group);
 // The scalar attributes of the group (e.g. a probe record), by name; empty when it is absent.
 NamedValues read_values(const std::string& path, const std::string& group);
-// The names of the group's members (e.g. a cell's defenses); empty when it is absent.
-std::vector<std::string> read_member_names(const std::string& path, const std::string& group);
 
 }  // namespace pbe
