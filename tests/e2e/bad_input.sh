@@ -44,4 +44,8 @@ expect 2 "old.h5: results file exists; pass --overwrite" "$MPIEXEC" -n 2 "$PBE_D
 "$PBE_DIST" plan "$SRC/tests/specs/tiny.yaml" > "$WORK/plan.txt" || fail "plan failed"
 grep -q "3 cells" "$WORK/plan.txt" || fail "plan output: $(cat "$WORK/plan.txt")"
 [[ ! -e results/tiny.h5 ]] || fail "plan wrote a results file"
+# Without its data, a spec is planned from the official dataset size (sizing a cluster allocation).
+"$PBE_DIST" plan "$SRC/experiments/all-gtsrb.yaml" -o "$WORK/none.h5" > "$WORK/plan-gtsrb.txt" 2>&1 || fail "plan without data: $(cat "$WORK/plan-gtsrb.txt")"
+grep -q "sized as the official 39209-image training set" "$WORK/plan-gtsrb.txt" || fail "plan without data: $(cat "$WORK/plan-gtsrb.txt")"
+grep -q "^24 cells (8 attacks x 3 seeds)" "$WORK/plan-gtsrb.txt" || fail "plan without data: $(cat "$WORK/plan-gtsrb.txt")"
 echo "bad_input: ok"
