@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Crash safety and --resume: a 2-rank run (2 groups of 1) killed with SIGKILL at random moments
-# (up to 0.4 s after one of its units) leaves a results file that h5py and h5dump open, holding only whole units; resumed after every
-# kill, it ends with the /matrix of an uninterrupted run. A corrupt checkpoint is reported and
+# (up to 0.4 s after one of its units) leaves a results file that h5py and h5dump open, holding
+# only whole units; resumed after every kill, it ends with the /matrix of an uninterrupted run. A corrupt checkpoint is reported and
 # recomputed; a truncated results file or another spec given to --resume is refused in one line,
 # the file untouched. A reader opens the file again and again while a job writes it. SIGUSR1 and
 # SIGTERM stop a run at a safe point with exit 75, and --resume finishes it.
