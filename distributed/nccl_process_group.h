@@ -1,6 +1,6 @@
 #pragma once
 // The NCCL backend of ProcessGroup, for CUDA tensors (CPU tensors go through a GPU copy). Compiled in only when the build finds CUDA
-// and NCCL (-DPBE_WITH_NCCL=ON, the `cuda` preset); otherwise make_nccl_process_group() says so.
+// and NCCL (-DPBE_WITH_NCCL=ON, as the presets do); otherwise make_nccl_process_group() says so.
 #include <mpi.h>
 
 #include <memory>

@@ -5,7 +5,7 @@
 namespace pbe {
 
 std::unique_ptr<ProcessGroup> make_nccl_process_group(MPI_Comm, int) {
-  throw DistributedError("backend nccl: this pbe_dist was built without NCCL (configure with the cuda preset)");
+  throw DistributedError("backend nccl: this pbe_dist was built without NCCL (configure with -DPBE_WITH_NCCL=ON, as the presets do)");
 }
 
 bool nccl_compiled_in() { return false; }

@@ -88,14 +88,14 @@ torch::Device rank_device(const ExperimentSpec& spec, const World& world) {
   }
   if (gpu < 0)
     throw ConfigError(spec.file + ": device cuda: rank " + std::to_string(world.rank()) +
-                      " sees no CUDA GPU (or this pbe_dist's LibTorch has no CUDA)");
+                      " sees no CUDA GPU (no NVIDIA driver, or CUDA_VISIBLE_DEVICES hides them)");
   return {torch::kCUDA, static_cast<c10::DeviceIndex>(gpu)};
 }
 
 // The cell groups' collectives: NCCL for `backend: nccl`, and for `auto` on GPUs when built in.
 Backend cell_backend(const ExperimentSpec& spec) {
   if (spec.backend == "nccl" && !nccl_compiled_in())
-    throw ConfigError(spec.file + ": backend nccl: this pbe_dist was built without NCCL (the cuda preset has it)");
+    throw ConfigError(spec.file + ": backend nccl: this pbe_dist was built without NCCL (configure with -DPBE_WITH_NCCL=ON, as the presets do)");
   const bool nccl = spec.backend == "nccl" || (spec.backend == "auto" && spec.device == "cuda" && nccl_compiled_in());
   return nccl ? Backend::kNccl : Backend::kMpi;
 }
@@ -197,8 +197,10 @@ int run_command(const World& world, const RunOptions& o) {
   if (!all_succeeded(*everyone, world.rank(), setup_error)) return 2;
   auto own_group = world.make_group(per_cell, backend);
   ProcessGroup& group = *own_group;  // the ranks of this rank's cells
-  // Every pass of every cell on this rank under bf16 autocast, if asked for.
+  // Every pass of every cell on this rank under bf16 autocast, if asked for; float32 work on TF32
+  // tensor cores only for `precision: tf32`.
   BFloat16Autocast autocast(device.type(), spec.precision == "bf16");
+  set_cuda_tf32(spec.precision == "tf32");
   // Collective: gathers hostnames.
   Provenance provenance = make_provenance(world, o, spec, threads, device, group);
 

@@ -41,7 +41,9 @@ struct ExperimentSpec {
   std::string device = "cpu";
   // Collectives: "auto" (nccl on cuda when built in, mpi otherwise), "mpi" or "nccl" (cuda only).
   std::string backend = "auto";
-  // "fp32", or "bf16": every pass runs under bf16 autocast on the device (weights stay float32).
+  // "fp32" (IEEE float32 on GPUs too), "tf32" (float32 convolutions and matrix products on TF32
+  // tensor cores; the CPU is unaffected), or "bf16": every pass runs under bf16 autocast on the
+  // device (weights stay float32).
   std::string precision = "fp32";
   bool channels_last = false;  // Convolution weights laid out NHWC (GPU tensor cores).
   DatasetOptions dataset;

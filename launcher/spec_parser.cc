@@ -129,7 +129,7 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
   };
   one_of("device", spec.device, {"cpu", "cuda"});
   one_of("backend", spec.backend, {"auto", "mpi", "nccl"});
-  one_of("precision", spec.precision, {"fp32", "bf16"});
+  one_of("precision", spec.precision, {"fp32", "tf32", "bf16"});
   spec.channels_last = top.get("channels_last", spec.channels_last);
   if (spec.backend == "nccl" && spec.device != "cuda")
     top.fail(top.node("backend"), "backend", "nccl needs device: cuda");

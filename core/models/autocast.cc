@@ -1,12 +1,14 @@
 #include "core/models/autocast.h"
 
+#include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
 #include "core/errors.h"
 
-// LibTorch 2.4+ takes the device type; before, one function per device type. This file is the
-// only place that knows.
+// LibTorch 2.4+ takes the device type; before, one function per device type. 2.11 sets TF32 per
+// backend and operation; 1.13 (kept for comparison builds) has one switch per library. This file is
+// the only place that knows.
 namespace pbe {
 namespace {
 
@@ -27,6 +29,19 @@ c10::ScalarType get_dtype(c10::DeviceType t) {
 void set_dtype(c10::DeviceType t, c10::ScalarType d) {
   if (t == c10::kCUDA) at::autocast::set_autocast_gpu_dtype(d);
   else at::autocast::set_autocast_cpu_dtype(d);
+}
+#endif
+
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 11)
+void set_tf32(bool on) {
+  const auto p = on ? at::Float32Precision::TF32 : at::Float32Precision::IEEE;
+  at::globalContext().setFloat32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV, p);
+  at::globalContext().setFloat32Precision(at::Float32Backend::CUDA, at::Float32Op::MATMUL, p);
+}
+#else
+void set_tf32(bool on) {
+  at::globalContext().setAllowTF32CuDNN(on);
+  at::globalContext().setAllowTF32CuBLAS(on);
 }
 #endif
 
@@ -66,5 +81,7 @@ AutocastOff::~AutocastOff() {
 bool bf16_autocast_enabled(c10::DeviceType device_type) {
   return is_on(device_type) && get_dtype(device_type) == c10::kBFloat16;
 }
+
+void set_cuda_tf32(bool on) { set_tf32(on); }
 
 }  // namespace pbe

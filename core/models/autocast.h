@@ -43,4 +43,10 @@ class AutocastOff {
 // Whether bf16 autocast is on for `device_type` in this thread.
 bool bf16_autocast_enabled(c10::DeviceType device_type);
 
+// Float32 convolutions and matrix products on CUDA GPUs: TF32 tensor cores (`on`: inputs rounded to
+// a 10-bit mantissa, float32 accumulation) or IEEE float32. LibTorch's own default is TF32 for
+// convolutions and IEEE for matrix products; the spec's `precision` sets both (tf32: on). For the
+// whole process; no effect on the CPU.
+void set_cuda_tf32(bool on);
+
 }  // namespace pbe

@@ -48,6 +48,9 @@ class EpochBatches {
   at::Tensor order_;
 };
 
+// `t` (on the CPU) on `device`; to a GPU through pinned memory, without waiting for the copy.
+at::Tensor to_device(const at::Tensor& t, torch::Device device);
+
 // Sets every parameter group's learning rate (SGD, Adam, ...).
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 

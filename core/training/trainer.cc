@@ -137,7 +137,9 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
     set_learning_rate(optimizer, lr);
     model.train();
     EpochBatches batches(data, o.batch_size, o.augmentation, group, o.seed, epoch, model.device());
-    auto stats = torch::zeros({3}, torch::kDouble);  // loss sum, correct, count
+    // loss sum, correct, count: summed on the model's device, read once at the epoch's end (a
+    // read per batch would make the host wait for the GPU at every step)
+    auto stats = torch::zeros({3}, torch::TensorOptions(torch::kDouble).device(model.device()));
     for (int64_t b = 0; b < batches.count(); ++b) {
       LocalBatch batch = batches.get(b);
       optimizer.zero_grad();
@@ -152,9 +154,8 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
         auto loss = loss_sum / static_cast<double>(batch.global);
         if (extra.defined()) loss = loss + extra * (local / static_cast<double>(batch.global));
         loss.backward();
-        stats[0] += loss_sum.item<double>();
-        stats[1] += logits.argmax(1).eq(batch.y).sum().item<double>();
-        stats[2] += local;
+        stats += torch::stack({loss_sum.detach().to(torch::kDouble), logits.argmax(1).eq(batch.y).sum().to(torch::kDouble),
+                               torch::scalar_tensor(local, stats.options())});
       }
       allreduce_gradients(model, group);
       optimizer.step();

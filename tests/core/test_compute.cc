@@ -1,5 +1,6 @@
 // Where and how models compute: bf16 autocast, channels-last weights, the model's device. The
 // CUDA test runs where LibTorch sees a GPU and skips elsewhere.
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -57,6 +58,21 @@ TEST(Autocast, Bf16InsideTheScopeFloat32Outside) {
     BFloat16Autocast off(torch::kCPU, false);
     EXPECT_EQ(model->forward(x).scalar_type(), torch::kFloat) << "a disabled scope changes nothing";
   }
+}
+
+// `precision: tf32` turns TF32 on for cuDNN's convolutions and cuBLAS's matrix products; fp32 and
+// bf16 turn both off (LibTorch's own default has convolutions on TF32). Global switches, so the
+// test checks them on a machine without a GPU too.
+TEST(Autocast, Tf32SwitchesConvolutionsAndMatrixProducts) {
+  const auto precision = [](at::Float32Op op) {
+    return at::globalContext().float32Precision(at::Float32Backend::CUDA, op);
+  };
+  set_cuda_tf32(true);
+  EXPECT_EQ(precision(at::Float32Op::CONV), at::Float32Precision::TF32);
+  EXPECT_EQ(precision(at::Float32Op::MATMUL), at::Float32Precision::TF32);
+  set_cuda_tf32(false);
+  EXPECT_EQ(precision(at::Float32Op::CONV), at::Float32Precision::IEEE);
+  EXPECT_EQ(precision(at::Float32Op::MATMUL), at::Float32Precision::IEEE);
 }
 
 TEST(Autocast, NestedScopesAndExceptionsRestoreTheState) {

@@ -65,19 +65,26 @@ TEST(InputAwareDistributed, RanksEndWithTheSameGeneratorsAndPoisonedSet) {
   auto root = mine.clone();
   group->broadcast(root, 0);
   EXPECT_TRUE(torch::allclose(mine, root, 1e-5, 1e-6));
-  // The same training on one rank reaches the same generators (up to float summation order).
-  // Only over a few steps: Adam turns near-zero gradients into full steps whose sign depends on
-  // summation order, and the steep mask threshold amplifies that, so longer runs on different
-  // rank counts end in different (equally valid) generators.
-  SingleProcessGroup single;
-  InputAware alone(o, data.train.shape());
-  AttackContext alone_ctx{data.train, tiny_cnn(12), t, single, 3, {}, {}};
-  torch::manual_seed(5);
-  Classifier alone_model = make_model(alone_ctx.model);
-  alone.infect(*alone_model, alone_ctx);
-  auto a = attack.pattern(probe), b = alone.pattern(probe);
-  EXPECT_TRUE(torch::allclose(a, b, 1e-3, 1e-4));
-  EXPECT_TRUE(torch::allclose(attack.mask(probe), alone.mask(probe), 1e-3, 1e-4));
+  // The same training on one rank reaches the same generators, up to float summation order,
+  // measured against a control: the same training from another seed. Only over a few steps, and
+  // as a mean: Adam turns near-zero gradients into full steps whose sign depends on summation
+  // order, and the steep mask threshold amplifies that in a few pixels (LibTorch 2.11 with MKL:
+  // mean gaps 8e-5 for the pattern and 2.5e-4 for the mask, against 0.50 and 0.37 for another
+  // seed; the largest single-pixel gap of the mask is 0.13).
+  const auto train_alone = [&](uint64_t seed) {
+    SingleProcessGroup single;
+    InputAware alone(o, data.train.shape());
+    AttackContext alone_ctx{data.train, tiny_cnn(12), t, single, seed, {}, {}};
+    torch::manual_seed(5);
+    Classifier alone_model = make_model(alone_ctx.model);
+    alone.infect(*alone_model, alone_ctx);
+    return std::make_pair(alone.pattern(probe), alone.mask(probe));
+  };
+  const auto [pattern, mask] = train_alone(3);
+  const auto [other_pattern, other_mask] = train_alone(4);
+  const auto gap = [](const at::Tensor& x, const at::Tensor& y) { return (x - y).abs().mean().item<double>(); };
+  EXPECT_LT(gap(attack.pattern(probe), pattern), 0.01 * gap(pattern, other_pattern));
+  EXPECT_LT(gap(attack.mask(probe), mask), 0.01 * gap(mask, other_mask));
 }
 
 }  // namespace

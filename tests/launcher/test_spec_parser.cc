@@ -247,9 +247,10 @@ TEST(SpecParser, ComputeOptions) {
   EXPECT_EQ(gpu.backend, "nccl");
   EXPECT_EQ(gpu.precision, "bf16");
   EXPECT_TRUE(gpu.channels_last);
+  EXPECT_EQ(parse_spec_text(with("device: cuda\nprecision: tf32\n"), "spec.yaml").precision, "tf32");
   EXPECT_EQ(error_of(with("device: tpu\n")), "spec.yaml:24: device: unknown value 'tpu' (known: cpu, cuda)");
   EXPECT_EQ(error_of(with("precision: fp16\n")),
-            "spec.yaml:24: precision: unknown value 'fp16' (known: fp32, bf16)");
+            "spec.yaml:24: precision: unknown value 'fp16' (known: fp32, tf32, bf16)");
   EXPECT_EQ(error_of(with("backend: nccl\n")), "spec.yaml:24: backend: nccl needs device: cuda");
   EXPECT_NE(error_of(with("channels_last: maybe\n")).find("spec.yaml:24: channels_last"), std::string::npos);
 }
