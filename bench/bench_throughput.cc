@@ -21,6 +21,7 @@
 
 #include "core/adversarial/pgd.h"
 #include "core/data/dataset.h"
+#include "core/data/dataset_source.h"
 #include "core/models/autocast.h"
 #include "core/models/classifier.h"
 #include "core/training/trainer.h"
@@ -95,12 +96,13 @@ torch::Device device_of(const Settings& s) {
 
 pbe::Classifier preact_resnet18(const Settings& s, torch::Device device, bool channels_last) {
   torch::manual_seed(0);
+  const pbe::DatasetInfo cifar10 = pbe::dataset_info("cifar10", 3);
   pbe::ModelOptions o;
   o.name = "preact-resnet18";
   o.in_channels = 3;
   o.image_size = 32;
-  o.mean = {0.4914, 0.4822, 0.4465};
-  o.std = {0.2470, 0.2435, 0.2616};
+  o.mean = cifar10.mean;
+  o.std = cifar10.std;
   o.width = s.width;
   o.device = device;
   o.channels_last = channels_last;
@@ -117,44 +119,38 @@ pbe::Dataset random_images(int64_t n) {
   return d;
 }
 
-void wait_for(torch::Device device) {
-  if (device.is_cuda()) torch::cuda::synchronize(device.index());
-}
-
-// One iteration: an epoch of `steps` training steps.
-void train(benchmark::State& state, const Settings& s, torch::Device device, int64_t batch, const Mode& mode) {
+// One benchmark: `step` runs over `steps` batches of random images per iteration, in the mode's
+// precision and layout; the GPU is waited for at each iteration's end.
+using Step = void (*)(pbe::ClassifierImpl& model, const pbe::Dataset& data, int64_t batch);
+void measure(benchmark::State& state, const Settings& s, torch::Device device, int64_t batch, const Mode& mode,
+             Step step) {
   auto model = preact_resnet18(s, device, mode.channels_last);
   const auto data = random_images(batch * s.steps);
+  pbe::set_cuda_tf32(mode.precision == "tf32");
+  pbe::BFloat16Autocast autocast(device.type(), mode.precision == "bf16");
+  for (auto _ : state) {
+    step(*model, data, batch);
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());
+  }
+  state.SetItemsProcessed(state.iterations() * data.size());
+}
+
+// An epoch of training steps.
+void train(pbe::ClassifierImpl& model, const pbe::Dataset& data, int64_t batch) {
   pbe::TrainOptions o;
   o.epochs = 1;
   o.batch_size = batch;
   o.eval_every = 0;
-  o.augmentation = {};
   pbe::SingleProcessGroup group;
-  pbe::set_cuda_tf32(mode.precision == "tf32");
-  pbe::BFloat16Autocast autocast(device.type(), mode.precision == "bf16");
-  for (auto _ : state) {
-    pbe::train_classifier(*model, data, o, group);
-    wait_for(device);
-  }
-  state.SetItemsProcessed(state.iterations() * data.size());
+  pbe::train_classifier(model, data, o, group);
 }
 
-// One iteration: PGD-7 over `steps` batches.
-void pgd(benchmark::State& state, const Settings& s, torch::Device device, int64_t batch, const Mode& mode) {
-  auto model = preact_resnet18(s, device, mode.channels_last);
-  model->eval();
-  const auto data = random_images(batch * s.steps);
-  const auto indices = torch::arange(data.size());
-  pbe::PgdOptions o = pbe::pbe_pgd_options();  // eps 6/255, 7 steps
+// PGD-7 at PBE's eps (6/255) over every image.
+void pgd(pbe::ClassifierImpl& model, const pbe::Dataset& data, int64_t batch) {
   pbe::SingleProcessGroup group;
-  pbe::set_cuda_tf32(mode.precision == "tf32");
-  pbe::BFloat16Autocast autocast(device.type(), mode.precision == "bf16");
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(pbe::pgd_sharded(*model, data, indices, data.labels, o, group, 0, batch).data_ptr());
-    wait_for(device);
-  }
-  state.SetItemsProcessed(state.iterations() * data.size());
+  benchmark::DoNotOptimize(
+      pbe::pgd_sharded(model, data, torch::arange(data.size()), data.labels, pbe::pbe_pgd_options(), group, 0, batch)
+          .data_ptr());
 }
 
 }  // namespace
@@ -162,25 +158,26 @@ void pgd(benchmark::State& state, const Settings& s, torch::Device device, int64
 int main(int argc, char** argv) {
   Settings s;
   torch::Device device = torch::kCPU;
+  std::vector<Mode> modes;
   try {
     s = parse_settings(argc, argv);
     device = device_of(s);
-    for (const auto& m : s.modes) parse_mode(m);
+    for (const auto& name : s.modes) modes.push_back(parse_mode(name));
   } catch (const std::exception& e) {
     std::cerr << "pbe_bench_throughput: " << e.what() << "\n";
     return 2;
   }
   if (s.threads > 0) torch::set_num_threads(s.threads);
-  for (const auto& name : s.modes) {
-    const Mode mode = parse_mode(name);
+  for (size_t m = 0; m < modes.size(); ++m) {
     for (int64_t batch : s.batches) {
-      const std::string suffix = "/batch:" + std::to_string(batch) + "/" + name;
-      benchmark::RegisterBenchmark(("train" + suffix).c_str(),
-                                   [=](benchmark::State& st) { train(st, s, device, batch, mode); })
-          ->UseRealTime()->Unit(benchmark::kMillisecond)->MinWarmUpTime(1.0);
-      benchmark::RegisterBenchmark(("pgd7" + suffix).c_str(),
-                                   [=](benchmark::State& st) { pgd(st, s, device, batch, mode); })
-          ->UseRealTime()->Unit(benchmark::kMillisecond)->MinWarmUpTime(1.0);
+      const std::string suffix = "/batch:" + std::to_string(batch) + "/" + s.modes[m];
+      for (const auto& [name, step] : {std::pair<std::string, Step>{"train", train}, {"pgd7", pgd}}) {
+        benchmark::RegisterBenchmark((name + suffix).c_str(),
+                                     [=, mode = modes[m], step = step](benchmark::State& st) {
+                                       measure(st, s, device, batch, mode, step);
+                                     })
+            ->UseRealTime()->Unit(benchmark::kMillisecond)->MinWarmUpTime(1.0);
+      }
     }
   }
   benchmark::AddCustomContext("device", device.str());

@@ -144,24 +144,8 @@ backend: mpi"
     echo "tiny $name ($ranks rank(s)): $((SECONDS - t0)) s"
   done
   ((rc == 0)) || return 1
-  # The same tolerance as e2e_compute_options (docs/gpu.md): 0.06 of accuracy, BadNets implanted.
-  "$PYTHON" - "$WORK"/tiny-{cpu,fp32,bf16,mpi}.h5 <<'PY'
-import sys, h5py
-def rows(path):
-    with h5py.File(path, "r") as f:
-        return {(r["attack"].decode(), r["defense"].decode()): (r["status"].decode(), r["acc"], r["asr"])
-                for r in f["matrix"][()]}
-base = rows(sys.argv[1])
-bad = 0
-for path in sys.argv[2:]:
-    for key, (status, acc, asr) in rows(path).items():
-        ok = status == "done" and (key[0] == "input-aware" or abs(acc - base[key][1]) <= 0.06)
-        ok = ok and (key != ("badnets", "none") or asr >= 0.9)
-        print(f"{path.split('/')[-1]:<15} {key[0]:<12} {key[1]:<5} acc {acc:.3f} (cpu {base[key][1]:.3f}) asr {asr:.3f}"
-              + ("" if ok else "  <- outside the tolerance"))
-        bad += not ok
-sys.exit(bad > 0)
-PY
+  # The same tolerance as e2e_compute_options (docs/gpu.md).
+  "$PYTHON" tests/e2e/matrix_agrees.py "$WORK"/tiny-{cpu,fp32,bf16,mpi}.h5
 }
 
 bench() {
