@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "analysis/matrix_table.h"
+#include "core/data/release_check.h"
 #include "core/errors.h"
 #include "core/models/autocast.h"
 #include "core/training/stop.h"
@@ -161,7 +162,7 @@ int plan_command(const World& world, const RunOptions& o) {
     train_size = data.train.size();
     classes = data.train.num_classes;
   } catch (const DataError& e) {
-    const int64_t official = official_train_size(spec.dataset.name);
+    const int64_t official = official_release(spec.dataset.name).train;
     if (official == 0) throw;
     train_size = spec.dataset.train_subset > 0 ? std::min<int64_t>(spec.dataset.train_subset, official) : official;
     note = std::string("(no data here: ") + e.what() + "; sized as the official " + std::to_string(official) +

@@ -50,6 +50,11 @@ int purify_command(const World& world, const PurifyOptions& options);
 // `pbe_dist plan`: prints the cells and the work estimate, trains nothing (rank 0 prints).
 int plan_command(const World& world, const RunOptions& options);
 
+// `pbe_dist data NAME PATH`: checks that the folder holds the dataset's whole official release as
+// runs will read it (core/data/release_check.h) and prints its class counts. Rank 0 works. Exit 0;
+// DataError / ConfigError (exit 2) with one line naming the file and what is wrong.
+int data_command(const World& world, const std::string& name, const std::string& path);
+
 // `pbe_dist inspect FILE`: every cell of the file's spec and the state of each unit (done,
 // failed with its error, missing). Rank 0 prints. Exit 0; 2 for a file that is not results.
 int inspect_command(const World& world, const std::string& path);

@@ -20,7 +20,7 @@ namespace {
 std::vector<std::string> with_default_subcommand(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   static const std::vector<std::string> reserved{"run",   "plan", "purify", "inspect", "merge",
-                                                 "report", "-h",  "--help", "--version"};
+                                                 "report", "data", "-h",  "--help", "--version"};
   if (!args.empty() && std::find(reserved.begin(), reserved.end(), args[0]) == reserved.end())
     args.insert(args.begin(), "run");
   return args;
@@ -62,6 +62,13 @@ int main(int argc, char** argv) {
   run->add_option("--cells", options.cells,
                   "Run only these cells, by their number in `pbe_dist plan` (1,3-4): one SLURM array task's share; "
                   "`pbe_dist merge` joins the files");
+  std::string data_name, data_path;
+  auto* data = app.add_subcommand(
+      "data", "Check a dataset folder before runs use it: the whole official release, every file, size and label");
+  data->add_option("name", data_name, "fashion-mnist, mnist, cifar10 or gtsrb")
+      ->required()
+      ->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "gtsrb"}));
+  data->add_option("path", data_path, "The folder a spec's dataset.path names")->required();
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "List the cells of a results file and each unit's state");
   inspect->add_option("file", inspect_path, "Results file (HDF5)")->required();
@@ -122,6 +129,8 @@ int main(int argc, char** argv) {
     pbe::setup_logging(world->rank(), world->size(), log_level);
     if (purify->parsed())
       code = pbe::purify_command(*world, purify_options);
+    else if (data->parsed())
+      code = pbe::data_command(*world, data_name, data_path);
     else if (inspect->parsed())
       code = pbe::inspect_command(*world, inspect_path);
     else if (report->parsed())

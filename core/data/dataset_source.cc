@@ -8,10 +8,6 @@
 #include "core/errors.h"
 
 namespace pbe {
-namespace {
-
-
-}  // namespace
 
 const std::vector<std::string>& known_datasets() {
   static const std::vector<std::string> names{"fashion-mnist", "mnist", "cifar10", "gtsrb", "synthetic"};
@@ -21,13 +17,6 @@ const std::vector<std::string>& known_datasets() {
 std::string default_dataset_path(const std::string& name) {
   if (name == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
   return "";
-}
-
-int64_t official_train_size(const std::string& name) {
-  if (name == "fashion-mnist" || name == "mnist") return 60000;
-  if (name == "cifar10") return 50000;
-  if (name == "gtsrb") return 39209;
-  return 0;
 }
 
 ImageShape image_shape(const DatasetOptions& o) {

@@ -29,8 +29,6 @@ struct DatasetInfo {
 const std::vector<std::string>& known_datasets();
 std::string default_dataset_path(const std::string& name);
 DatasetInfo dataset_info(const std::string& name, int channels);
-// The training-set size of the dataset's official release (0 for synthetic): planning without data.
-int64_t official_train_size(const std::string& name);
 // The image shape and class count `options` will load, known before loading anything.
 ImageShape image_shape(const DatasetOptions& options);
 
