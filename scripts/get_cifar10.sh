@@ -24,7 +24,8 @@ BATCHES=(data_batch_1.bin data_batch_2.bin data_batch_3.bin data_batch_4.bin dat
 check() { "$PBE_DIST" data cifar10 "$1" 2>&1 | sed 's/^pbe_dist: error: /get_cifar10: /'; return "${PIPESTATUS[0]}"; }
 
 if [[ -d $SOURCE && $(realpath "$SOURCE") == $(realpath -m "$DEST") ]]; then
-  check "$DEST" || exit 2
+  REPORT=$(check "$DEST") || { echo "$REPORT" >&2; exit 2; }
+  echo "$REPORT"
   exit 0
 fi
 [[ -e $DEST ]] && fail "$DEST exists: remove it or name another DEST"

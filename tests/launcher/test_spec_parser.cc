@@ -307,6 +307,13 @@ TEST(SpecParser, ShippedSpecsParse) {
     EXPECT_EQ(s.device, "cuda") << f;
   }
   EXPECT_EQ(parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/all-gtsrb.yaml").dataset.name, "gtsrb");
+  // The CPU-sized CIFAR-10 runs: the clean row and the paper's five attacks, PBE beside AFT and FT.
+  ExperimentSpec c = parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/cifar10.yaml");
+  EXPECT_EQ(c.dataset.name, "cifar10");
+  EXPECT_EQ(c.model, "preact-resnet18");
+  EXPECT_EQ(c.attacks.size(), 6u);
+  EXPECT_EQ(c.defenses.size(), 4u);
+  EXPECT_EQ(c.device, "cpu");
 }
 
 }  // namespace
