@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <numeric>
 
-#include "core/data/cifar10_reader.h"
 #include "core/data/dataset_source.h"
 #include "core/errors.h"
 
