@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <iostream>
 
 #include "core/data/release_check.h"
@@ -9,15 +11,10 @@ int data_command(const World& world, const std::string& name, const std::string&
   if (world.rank() != 0) return 0;
   const Release release = official_release(name);
   const ReleaseCounts counts = check_release(name, path, release);
-  auto list = [](const std::vector<int64_t>& v) {
-    std::string s;
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + std::to_string(v[i]);
-    return s;
-  };
   std::cout << path << ": " << name << ", the whole release: " << counts.train() << " training images, "
             << counts.test() << " test images, " << release.classes << " classes\n"
-            << "  training images per class: " << list(counts.train_per_class) << "\n"
-            << "  test images per class:     " << list(counts.test_per_class) << "\n";
+            << "  training images per class: " << fmt::format("{}", fmt::join(counts.train_per_class, " ")) << "\n"
+            << "  test images per class:     " << fmt::format("{}", fmt::join(counts.test_per_class, " ")) << "\n";
   return 0;
 }
 

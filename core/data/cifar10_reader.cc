@@ -8,8 +8,12 @@
 namespace pbe {
 namespace {
 constexpr int64_t kPixels = 3 * 32 * 32;
-constexpr int64_t kRecord = 1 + kPixels;
+constexpr int64_t kRecord = kCifar10RecordBytes;
 }  // namespace
+
+std::string cifar10_train_batch(const std::string& dir, int i) {
+  return (std::filesystem::path(dir) / ("data_batch_" + std::to_string(i) + ".bin")).string();
+}
 
 Dataset read_cifar10_batch(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw DataError(path + ": file not found");
@@ -41,7 +45,7 @@ TrainTest load_cifar10(const std::string& dir, bool test_optional) {
   TrainTest out;
   std::vector<at::Tensor> images, labels;
   for (int i = 1; i <= 5; ++i) {
-    Dataset part = read_cifar10_batch((fs::path(dir) / ("data_batch_" + std::to_string(i) + ".bin")).string());
+    Dataset part = read_cifar10_batch(cifar10_train_batch(dir, i));
     images.push_back(part.images);
     labels.push_back(part.labels);
   }

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "core/data/cifar10_reader.h"
 #include "core/data/dataset_source.h"
 #include "core/errors.h"
 
@@ -32,12 +33,10 @@ void check_split(const std::string& path, const char* split, const std::vector<i
 
 // CIFAR-10's training split is five batches of one fifth each.
 void check_cifar10_batches(const std::string& dir, const Release& release) {
-  namespace fs = std::filesystem;
-  constexpr int64_t kRecord = 1 + 3 * 32 * 32;
   for (int i = 1; i <= 5; ++i) {
-    const auto file = (fs::path(dir) / ("data_batch_" + std::to_string(i) + ".bin")).string();
-    if (!fs::is_regular_file(file)) throw DataError(file + ": file not found");
-    const auto records = static_cast<int64_t>(fs::file_size(file)) / kRecord;
+    const auto file = cifar10_train_batch(dir, i);
+    if (!std::filesystem::is_regular_file(file)) throw DataError(file + ": file not found");
+    const auto records = static_cast<int64_t>(std::filesystem::file_size(file)) / kCifar10RecordBytes;
     if (records != release.train / 5)
       throw DataError(file + ": " + std::to_string(records) + " records, the release's batches have " +
                       std::to_string(release.train / 5));
