@@ -263,7 +263,7 @@ int run_command(const World& world, const RunOptions& o) {
 
   // Each group's first rank reports its group's progress (its log lines carry its rank).
   if (group.rank() == 0) log_at_requested_level();
-  ProgressReporter progress(group.rank() == 0, plan.total_image_epochs() / groups);
+  ProgressReporter progress(group.rank() == 0, plan.image_epochs_to_run(selected, runner_resume) / groups);
   CellRunner runner(spec, data, group, device, store.get(), progress);
   runner.resume_from(std::move(runner_resume));
   install_stop_signals();

@@ -17,6 +17,28 @@ double Plan::total_image_epochs() const {
   return total;
 }
 
+double Plan::image_epochs_to_run(const std::vector<int>& selected, const StoredResults& stored) const {
+  double total = 0;
+  for (int i : selected) {
+    const Cell& c = cells.at(static_cast<size_t>(i));
+    double cell = 0;
+    bool all_held = true;
+    for (size_t d = 0; d < defenses.size(); ++d) {
+      const bool held = std::any_of(stored.rows.begin(), stored.rows.end(), [&](const MatrixRow& r) {
+        return r.dataset == c.key.dataset && r.model == c.key.model && r.attack == c.key.attack &&
+               r.seed == c.key.seed && r.defense == defenses[d];
+      });
+      if (!held) cell += c.defense_image_epochs[d];
+      all_held = all_held && held;
+    }
+    if (all_held) continue;  // the cell is skipped whole (an attack that failed has its failed rows)
+    const auto attack = stored.attacks.find(c.key.group_path());
+    if (attack == stored.attacks.end() || attack->second.status != "done") cell += c.attack_image_epochs;
+    total += cell;
+  }
+  return total;
+}
+
 Plan make_plan(const ExperimentSpec& spec, int64_t train_size, int num_classes) {
   Plan plan;
   for (const auto& d : spec.defenses) plan.defenses.push_back(d.id);
@@ -26,9 +48,13 @@ Plan make_plan(const ExperimentSpec& spec, int64_t train_size, int num_classes) 
       c.index = static_cast<int>(plan.cells.size());
       c.key = {spec.dataset.name, spec.model, attack.id, seed};
       c.attack = &attack;
-      c.image_epochs = static_cast<double>(spec.training.epochs) * static_cast<double>(train_size) +
-                       attack.prototype->extra_image_epochs(train_size, spec.training.epochs);
-      for (const auto& d : spec.defenses) c.image_epochs += d.defense->estimated_image_epochs(train_size, num_classes);
+      c.attack_image_epochs = static_cast<double>(spec.training.epochs) * static_cast<double>(train_size) +
+                              attack.prototype->extra_image_epochs(train_size, spec.training.epochs);
+      c.image_epochs = c.attack_image_epochs;
+      for (const auto& d : spec.defenses) {
+        c.defense_image_epochs.push_back(d.defense->estimated_image_epochs(train_size, num_classes));
+        c.image_epochs += c.defense_image_epochs.back();
+      }
       plan.cells.push_back(c);
     }
   }

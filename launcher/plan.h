@@ -4,6 +4,7 @@
 
 #include "launcher/spec.h"
 #include "storage/records.h"
+#include "storage/result_store.h"
 
 namespace pbe {
 
@@ -12,7 +13,10 @@ struct Cell {
   int index = 0;  // 0-based position in the plan
   CellKey key;
   const AttackEntry* attack = nullptr;
-  // Work estimate in image-epochs (training images x epochs, attack training plus defenses).
+  // Work estimate in image-epochs (training images x epochs): the attack's training, each
+  // defense's (in plan.defenses order), and their sum.
+  double attack_image_epochs = 0;
+  std::vector<double> defense_image_epochs;
   double image_epochs = 0;
 };
 
@@ -20,6 +24,9 @@ struct Plan {
   std::vector<Cell> cells;
   std::vector<std::string> defenses;  // Defense ids in spec order: each cell's rows.
   double total_image_epochs() const;
+  // The work of the cells at `selected` positions, less the units `stored` already holds (what a
+  // --resume run skips): the total a run's progress and ETA count against.
+  double image_epochs_to_run(const std::vector<int>& selected, const StoredResults& stored) const;
 };
 
 // Cells in spec order: attacks outer, seeds inner. `train_size` (after subsetting) and

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace pbe {
 
 std::string format_duration(double seconds) {
@@ -26,10 +28,20 @@ void ProgressReporter::start(const std::string& label) {
   if (enabled_) spdlog::info("{}: start", cell_label_);
 }
 
+double ProgressReporter::fraction_done() const {
+  return total_ > 0 ? std::clamp((done_ + resumed_) / total_, 0.0, 1.0) : 0.0;
+}
+
+double ProgressReporter::eta_seconds(double elapsed_seconds) const {
+  const double rate = elapsed_seconds > 0 ? done_ / elapsed_seconds : 0;
+  return rate > 0 ? std::max(0.0, total_ - done_ - resumed_) / rate : -1;
+}
+
 void ProgressReporter::on_event(const ProgressEvent& e) {
   if (e.phase != phase_ || e.images < phase_images_) {
     phase_ = e.phase;
     phase_images_ = 0;
+    resumed_ += static_cast<double>(e.resumed_images);
   }
   done_ += static_cast<double>(e.images - phase_images_);
   phase_images_ = e.images;
@@ -39,11 +51,9 @@ void ProgressReporter::on_event(const ProgressEvent& e) {
     return;
   last_print_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double rate = elapsed > 0 ? done_ / elapsed : 0;
-  const double eta = rate > 0 ? std::max(0.0, total_ - done_) / rate : -1;
   spdlog::info("{}: {} epoch {}/{} batch {}/{} | {:.0f} img/s | done {:.0f}% | ETA {}", cell_label_,
-               e.phase, e.epoch + 1, e.epochs, e.batch, e.batches, rate,
-               total_ > 0 ? 100.0 * std::min(1.0, done_ / total_) : 0.0, format_duration(eta));
+               e.phase, e.epoch + 1, e.epochs, e.batch, e.batches, elapsed > 0 ? done_ / elapsed : 0.0,
+               100.0 * fraction_done(), format_duration(eta_seconds(elapsed)));
 }
 
 ProgressFn ProgressReporter::callback() {

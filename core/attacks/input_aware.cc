@@ -114,9 +114,10 @@ InputAware::InputAware(const InputAwareOptions& o, const ImageShape& shape)
 }
 
 double InputAware::extra_image_epochs(int64_t train_size, int victim_epochs) const {
-  // Mask pre-training (two generator passes per image); joint epochs cost ~1.5 victim epochs.
+  // In the units its progress reports: one pass per image per epoch, of the mask pre-training and
+  // of the joint training (which replaces the victim's plain training).
   const int joint = options_.train_epochs > 0 ? options_.train_epochs : victim_epochs;
-  return static_cast<double>(train_size) * (options_.mask_epochs + 1.5 * joint - victim_epochs);
+  return static_cast<double>(train_size) * (options_.mask_epochs + joint - victim_epochs);
 }
 
 at::Tensor InputAware::pattern(const at::Tensor& images) const {

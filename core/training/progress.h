@@ -15,6 +15,9 @@ struct ProgressEvent {
   // Image passes so far in this phase (global, all ranks): an image trained once is one; an
   // adversarial example of k PGD steps is 1 + k (the work estimates count the same way).
   int64_t images = 0;
+  // Image passes of this phase a checkpoint held, so not run again (a resumed training's first
+  // epochs): done, but not part of this run's throughput.
+  int64_t resumed_images = 0;
 };
 using ProgressFn = std::function<void(const ProgressEvent&)>;
 

@@ -116,9 +116,9 @@ for path in sys.argv[2:]:
 print("resume: killed runs end as the uninterrupted one;", len(ref), "rows")
 PY
 
-# Stopping on a signal: SIGUSR1 to mpirun (forwarded to every rank), and SIGTERM to the ranks
-# themselves (as srun sends it). Exit 75 at the next safe point, the file whole, and --resume
-# finishes it as the uninterrupted run.
+# Progress counts against the work a run has left: stopped on SIGUSR1 in the middle and resumed, a
+# run of one group (which reports the whole job's progress) ends its lines at 100%, the total
+# leaving out the units the file held and the epochs the victim's checkpoint held.
 wait_for_first_unit() {
   for _ in $(seq 400); do
     "$PYTHON" -c "import h5py,sys; f=h5py.File('$1','r'); sys.exit(0 if len(f['matrix']) else 1)" 2>/dev/null && return 0
@@ -126,6 +126,22 @@ wait_for_first_unit() {
   done
   echo "no unit reached $1"; exit 1
 }
+grep -v "^ranks_per_cell" "$WORK/spec.yaml" > "$WORK/one-group.yaml"
+"$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/one-group.yaml" -o "$WORK/progress.h5" > /dev/null 2>&1 &
+mpi=$!
+wait_for_first_unit "$WORK/progress.h5"
+kill -USR1 "$mpi"
+set +e; wait "$mpi"; rc=$?; set -e
+[ "$rc" = 75 ] || { echo "progress: exit $rc, not 75"; exit 1; }
+"$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/one-group.yaml" -o "$WORK/progress.h5" --resume > "$WORK/progress.txt" 2>&1
+grep -q "resuming: [1-9]" "$WORK/progress.txt" || { echo "progress: nothing was held"; cat "$WORK/progress.txt"; exit 1; }
+last=$(grep -o "done [0-9]*% | ETA [^ ]*" "$WORK/progress.txt" | tail -1)
+[ "$last" = "done 100% | ETA 0m00s" ] || { echo "progress: the resumed run's last line says '$last'"; exit 1; }
+echo "resume: progress of a resumed run ends at 100%"
+
+# Stopping on a signal: SIGUSR1 to mpirun (forwarded to every rank), and SIGTERM to the ranks
+# themselves (as srun sends it). Exit 75 at the next safe point, the file whole, and --resume
+# finishes it as the uninterrupted run.
 for how in usr1 term; do
   "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/spec.yaml" -o "$WORK/$how.h5" > /dev/null 2> "$WORK/$how.txt" &
   mpi=$!
