@@ -314,6 +314,14 @@ TEST(SpecParser, ShippedSpecsParse) {
   EXPECT_EQ(c.attacks.size(), 6u);
   EXPECT_EQ(c.defenses.size(), 4u);
   EXPECT_EQ(c.device, "cpu");
+  // Its BadNets hypotheses: the same victim recipe, the probes at eps 16/255, a 5x5 trigger.
+  ExperimentSpec b = parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/cifar10-badnets.yaml");
+  EXPECT_EQ(b.training.epochs, c.training.epochs);
+  EXPECT_EQ(b.model_width, c.model_width);
+  EXPECT_NEAR(b.probes.pgd.eps, 16.0 / 255, 1e-9);
+  EXPECT_NEAR(b.probes.pgd.step_size, b.probes.pgd.eps / 5, 1e-9);
+  ASSERT_EQ(b.attacks.size(), 3u);
+  EXPECT_EQ(b.attacks[2].id, "badnets-5x5");
 }
 
 }  // namespace
