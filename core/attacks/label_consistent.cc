@@ -19,9 +19,10 @@ LabelConsistent::LabelConsistent(const LabelConsistentOptions& o, const ImageSha
 
 double LabelConsistent::extra_image_epochs(int64_t train_size, int victim_epochs) const {
   const int epochs = options_.surrogate_epochs > 0 ? options_.surrogate_epochs : victim_epochs;
-  // Surrogate training plus PGD on the target class (~steps forward-backward passes per image).
+  // Surrogate training plus PGD on the target class (1 + steps passes per image, as progress counts
+  // adversarial examples), the class taken as 1 / num_classes of the set.
   const double target_rows = options_.poison_rate * train_size / shape().num_classes;
-  return static_cast<double>(train_size) * epochs + target_rows * options_.pgd.steps;
+  return static_cast<double>(train_size) * epochs + target_rows * (1 + options_.pgd.steps);
 }
 
 at::Tensor LabelConsistent::mask(int64_t h, int64_t w) const {
@@ -53,6 +54,7 @@ void LabelConsistent::prepare(const AttackContext& ctx) {
   auto labels = ctx.clean_train.labels.index_select(0, adversarial_rows_);
   adversarial_images_ = pgd_sharded(*surrogate, ctx.clean_train, adversarial_rows_, labels,
                                     options_.pgd, ctx.group, derive_seed(ctx.seed, "lc-pgd"));
+  if (ctx.progress) ctx.progress({"lc pgd", 0, 1, 1, 1, adversarial_rows_.numel() * (1 + options_.pgd.steps)});
 }
 
 at::Tensor LabelConsistent::poison_images(const at::Tensor&, const at::Tensor& rows) const {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include "core/attacks/blend.h"
 #include "core/attacks/input_aware.h"
@@ -394,3 +395,47 @@ TEST(Attacks, BadOptionsAreConfigErrors) {
 }
 
 }  // namespace
+
+// The plan's work estimate of a cell's attack (training images x epochs + extra_image_epochs)
+// counts what the attack's progress reports, so a run's progress ends at 100%.
+TEST(WorkEstimate, EveryAttacksProgressAddsUpToItsEstimate) {
+  SyntheticOptions so;
+  so.size = 16;
+  so.train_size = 120;
+  const auto data = make_synthetic(so);
+  const ImageShape shape = data.train.shape();
+  SingleProcessGroup group;
+  TrainOptions t;
+  t.epochs = 2;
+  t.batch_size = 32;
+  // `class_rows_off`: LC's estimate takes the target class as 1/num_classes of the set (30 of 120
+  // here), which the synthetic set's random labels need not hold exactly; the difference in passes.
+  auto check = [&](Attack& attack, double class_rows_off = 0) {
+    SCOPED_TRACE(attack.name());
+    std::map<std::string, int64_t> phases;  // images of each phase's last event
+    AttackContext ctx{data.train, tiny_model(shape), t, group, 7, {}, [&](const ProgressEvent& e) { phases[e.phase] = e.images; }};
+    torch::manual_seed(0);
+    Classifier model = make_model(tiny_model(shape));
+    attack.prepare(ctx);
+    attack.infect(*model, ctx);
+    double total = 0;
+    for (const auto& [phase, images] : phases) total += static_cast<double>(images);
+    EXPECT_DOUBLE_EQ(total + class_rows_off, 120.0 * t.epochs + attack.extra_image_epochs(120, t.epochs));
+  };
+  Blend blend({}, shape);
+  check(blend);
+  InputAwareOptions ia;
+  ia.mask_epochs = 2;
+  ia.train_epochs = 3;
+  InputAware input_aware(ia, shape);
+  check(input_aware);
+  TrojanNNOptions tn;
+  tn.steps = 2;
+  TrojanNN trojannn(tn, shape);
+  check(trojannn);
+  LabelConsistentOptions lc;
+  lc.pgd.steps = 2;
+  LabelConsistent label_consistent(lc, shape);
+  const auto target_rows = data.train.labels.eq(lc.target).sum().item<int64_t>();
+  check(label_consistent, (lc.poison_rate * 120 / 4 - static_cast<double>(target_rows)) * (1 + lc.pgd.steps));
+}
