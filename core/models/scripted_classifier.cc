@@ -49,7 +49,18 @@ void ScriptedClassifierImpl::train(bool on) {
 }
 
 std::shared_ptr<ClassifierImpl> ScriptedClassifierImpl::replicate() {
-  auto copy = std::make_shared<ScriptedClassifierImpl>(module_.clone());
+  // Cloned with autograd on, a parameter that requires grad comes back as the output of a clone
+  // op, not a leaf, and no optimiser takes it; cloned without, it is a leaf that then gets the
+  // original's requires_grad.
+  torch::jit::Module module;
+  {
+    torch::NoGradGuard no_grad;
+    module = module_.clone();
+  }
+  const auto originals = module_.named_parameters(/*recurse=*/true);
+  auto original = originals.begin();
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) p.value.set_requires_grad((*original++).value.requires_grad());
+  auto copy = std::make_shared<ScriptedClassifierImpl>(std::move(module));
   copy->train(is_training());
   return copy;
 }

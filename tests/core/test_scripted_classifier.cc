@@ -106,6 +106,37 @@ TEST_F(ScriptedClassifierTest, TrainingUpdatesTheModuleAndSavedWeightsReloadExac
   EXPECT_TRUE(torch::equal(reloaded->forward(to_float(data.test.images)), after));
 }
 
+// What MCR and NAD do with a model: a replica trains on its own (its parameters are leaves an
+// optimiser takes; `purify --method mcr` died with "can't optimize a non-leaf Tensor") and leaves
+// the original as it was.
+TEST_F(ScriptedClassifierTest, AReplicaTrainsApartFromTheOriginal) {
+  SyntheticOptions s;
+  s.size = 28;
+  s.num_classes = 10;
+  s.train_size = 128;
+  TrainTest data = make_synthetic(s);
+  auto model = load_scripted_classifier(save(pbe::testing::make_scripted_net({}), "m.pt"), {1, 28, 28, 10});
+  auto replica = model->replicate();
+  const auto originals = model->parameters();
+  const auto copies = replica->parameters();
+  ASSERT_EQ(copies.size(), originals.size());
+  for (size_t i = 0; i < copies.size(); ++i) {
+    EXPECT_TRUE(copies[i].is_leaf()) << i;
+    EXPECT_EQ(copies[i].requires_grad(), originals[i].requires_grad()) << i;
+    EXPECT_TRUE(torch::equal(copies[i], originals[i])) << i;
+    EXPECT_NE(copies[i].data_ptr(), originals[i].data_ptr()) << i;
+  }
+  std::vector<at::Tensor> before;
+  for (const auto& p : originals) before.push_back(p.detach().clone());
+  TrainOptions t;
+  t.epochs = 1;
+  t.batch_size = 64;
+  SingleProcessGroup group;
+  train_classifier(*replica, data.train, t, group);
+  EXPECT_FALSE(torch::equal(replica->parameters()[0], before[0])) << "the replica trained";
+  for (size_t i = 0; i < originals.size(); ++i) EXPECT_TRUE(torch::equal(originals[i], before[i])) << i;
+}
+
 TEST_F(ScriptedClassifierTest, RejectsWhatCannotBePurified) {
   const auto garbage = (dir_ / "garbage.pt").string();
   std::ofstream(garbage) << "not a model";

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# `pbe_dist purify` end to end: a TorchScript model and IDX data the user brings, PBE, AFT and NC
-# under mpirun with 2 ranks, the purified model written and loaded again, and bad input refused.
-# usage: purify.sh PBE_DIST MPIEXEC WRITE_PURIFY_FIXTURE
+# `pbe_dist purify` end to end: a TorchScript model and IDX data the user brings, every method the
+# README offers for TorchScript (pbe, aft, ft, ibau, nc, mcr) under mpirun with 2 ranks, each
+# purified model read back with PyTorch (changed weights, the ACC purify printed); fp, nad and anp
+# refused; bad input refused.
+# usage: purify.sh PBE_DIST MPIEXEC WRITE_PURIFY_FIXTURE TORCH_PYTHON SOURCE_DIR
 set -uo pipefail
-PBE_DIST=$1 MPIEXEC=$2 FIXTURE=$3
+PBE_DIST=$1 MPIEXEC=$2 FIXTURE=$3 TORCH_PYTHON=$4 SRC=$5
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
@@ -19,6 +21,14 @@ run() {
   [[ $got == "$code" ]] || fail "exit $got (expected $code) from: $*; stderr: $(tail -5 "$W/stderr")"
 }
 has() { grep -qE -e "$2" "$W/$1" || fail "$1 lacks /$2/: $(cat "$W/$1")"; }
+# checked INPUT OUTPUT: the model purify wrote (from INPUT; its stdout in $W/stdout) loads in
+# PyTorch, differs from INPUT, and has the ACC purify printed.
+checked() { "$TORCH_PYTHON" "$SRC/tests/e2e/check_purified.py" "$1" "$2" "$W/data" "$W/stdout" || fail "$2"; }
+# learned: the ACC after purifying ($W/stdout) is at least $1 points above the random model's.
+learned() {
+  sed -nE 's/.*ACC ([0-9.]+)% -> ([0-9.]+)% on .*/\1 \2/p' "$W/stdout" | awk -v need="$1" '{ if ($2 - $1 >= need) ok = 1 } END { exit !ok }' ||
+    fail "ACC did not gain $1 points: $(cat "$W/stdout")"
+}
 
 # PBE, 2 ranks: 5% of 512 rows, then the top 50%.
 PBE_ARGS=(--set steps=2 --set "fractions=[0.5]" --set epochs_per_step=2 --set adversarial_batches=2)
@@ -31,22 +41,36 @@ has stdout "kept 256 of 512 training rows"
 has stdout "ACC [0-9.]+% -> [0-9.]+% on 256 test images"
 has stderr "\[rank 0/2\] \[info\] purify pbe: .*pbe step"
 [[ -s "$W/pbe.pt" && ! -e "$W/pbe.pt.partial" ]] || fail "no purified model, or a partial file left"
-cmp -s "$W/pbe.pt" "$W/model.pt" && fail "the purified model is the input model"
+checked "$W/model.pt" "$W/pbe.pt"
 
 # The purified model loads again as TorchScript: AFT on it with a clean set that has no test split.
 run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/pbe.pt" --data "$W/data" --method aft --clean "$W/clean" \
     --set epochs=2 --set adversarial_epochs=1 --out "$W/aft.pt"
 has stdout "^purify: aft on"
-has stdout "ACC [0-9.]+% -> [0-9.]+% on 256 test images"
-[[ -s "$W/aft.pt" ]] || fail "AFT wrote no model"
+checked "$W/pbe.pt" "$W/aft.pt"
 
 # A baseline defense on the same TorchScript model: Neural Cleanse reverses a trigger per class and
 # reports what it flagged.
 run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" --method nc --clean "$W/clean" \
     --set epochs=2 --set unlearn_epochs=1 --out "$W/nc.pt"
 has stdout "^purify: nc on"
-has stdout "flagged classes: "
-[[ -s "$W/nc.pt" ]] || fail "NC wrote no model"
+has stdout "flagged classes: ([0-9, ]+ \(trigger L1 [0-9.]+, anomaly index [0-9.]+\)|none \(the model is left as it was\))"
+checked "$W/model.pt" "$W/nc.pt"
+
+# The other clean-data methods: each fine-tunes the (random) model on the 128 clean rows, so its
+# accuracy rises far above chance (10%).
+run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" --method ft --clean "$W/clean" \
+    --out "$W/ft.pt"
+checked "$W/model.pt" "$W/ft.pt"
+learned 20
+run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" --method ibau --clean "$W/clean" \
+    --set rounds=2 --out "$W/ibau.pt"
+checked "$W/model.pt" "$W/ibau.pt"
+learned 20
+run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" --method mcr --clean "$W/clean" \
+    --out "$W/mcr.pt"
+checked "$W/model.pt" "$W/mcr.pt"
+learned 20
 
 # Bad input: one line naming the file and the problem, exit 2, nothing written.
 bad() {
@@ -66,6 +90,10 @@ bad "--method aft needs clean extra data: --clean DIR" --model "$W/model.pt" --d
 bad "--method nc needs clean extra data: --clean DIR" --model "$W/model.pt" --data "$W/data" --method nc --out "$W/x.pt"
 bad "fp: the model exposes no last convolutional layer to prune" --model "$W/model.pt" --data "$W/data" --method fp \
     --clean "$W/clean" --out "$W/x.pt"
+bad "nad: betas has 3 weights but the model exposes 0 stages" --model "$W/model.pt" --data "$W/data" --method nad \
+    --clean "$W/clean" --out "$W/x.pt"
+bad "anp: the model exposes no batch-norm or convolution layers to mask" --model "$W/model.pt" --data "$W/data" \
+    --method anp --clean "$W/clean" --out "$W/x.pt"
 bad "purify --set:1: pgd.epz: unknown key" --model "$W/model.pt" --data "$W/data" --set pgd.epz=0.1 --out "$W/x.pt"
 bad "pbe: fractions needs steps - 1 = 3 values, got 1" --model "$W/model.pt" --data "$W/data" --set "fractions=[0.5]" --out "$W/x.pt"
 [[ ! -e "$W/x.pt" ]] || fail "a model was written for bad input"

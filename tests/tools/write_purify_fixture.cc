@@ -1,6 +1,7 @@
 // Writes what `pbe_dist purify` end-to-end tests need into DIR:
 //   data/{train,t10k}-{images-idx3,labels-idx1}-ubyte   a small 10-class 28x28 IDX set
-//   clean/train-*                                        a clean extra set (AFT), no test split
+//   clean/train-*                                        a clean extra set (the first 128 training
+//                                                        rows; AFT, FT, ...), no test split
 //   model.pt          a TorchScript CNN for 1x28x28 images, 10 classes
 //   model_5class.pt   the same with 5 outputs;  model_rgb.pt  one for 3-channel images
 //   model_frozen.pt   no parameter requires grad;  garbage.pt  not TorchScript at all
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   pbe::TrainTest data = pbe::make_synthetic(s);
   write_idx(dir / "data", "train", data.train);
   write_idx(dir / "data", "t10k", data.test);
-  write_idx(dir / "clean", "train", data.test);
+  write_idx(dir / "clean", "train", data.train.subset(torch::arange(128, torch::kLong)));
 
   using pbe::testing::ScriptedNetOptions;
   pbe::testing::make_scripted_net({}).save((dir / "model.pt").string());
