@@ -41,9 +41,10 @@ expect 2 "old.h5: results file exists; pass --overwrite" "$MPIEXEC" -n 2 "$PBE_D
 
 "$PBE_DIST" run > /dev/null 2>&1; [[ $? == 2 ]] || fail "missing spec argument must exit 2"
 "$PBE_DIST" --help > /dev/null || fail "--help failed"
-"$PBE_DIST" plan "$SRC/tests/specs/tiny.yaml" > "$WORK/plan.txt" || fail "plan failed"
+"$PBE_DIST" plan "$SRC/tests/specs/tiny.yaml" -o "$WORK/plan.h5" > "$WORK/plan.txt" || fail "plan failed"
 grep -q "3 cells" "$WORK/plan.txt" || fail "plan output: $(cat "$WORK/plan.txt")"
-[[ ! -e results/tiny.h5 ]] || fail "plan wrote a results file"
+grep -q "> $WORK/plan.h5$" "$WORK/plan.txt" || fail "plan does not name the output it plans: $(cat "$WORK/plan.txt")"
+[[ ! -e "$WORK/plan.h5" && ! -e "$WORK/plan.h5.ckpt" ]] || fail "plan wrote its output"
 # Without its data, a spec is planned from the official dataset size (sizing a cluster allocation).
 "$PBE_DIST" plan "$SRC/experiments/all-gtsrb.yaml" -o "$WORK/none.h5" > "$WORK/plan-gtsrb.txt" 2>&1 || fail "plan without data: $(cat "$WORK/plan-gtsrb.txt")"
 grep -q "sized as the official 39209-image training set" "$WORK/plan-gtsrb.txt" || fail "plan without data: $(cat "$WORK/plan-gtsrb.txt")"

@@ -17,7 +17,11 @@ def main():
         for name in ("fp", "nad", "anp", "ibau", "nc", "mcr"):
             g = d[name]
             assert g.attrs["status"] == "done", name
-            assert abs(g["metrics"].attrs["acc"] - rows[name]["acc"]) < 1e-12, name
+            # The row's DER follows from its ACC/ASR and the undefended row's (metrics.md).
+            r, base = rows[name], rows["none"]
+            der = (max(0.0, base["asr"] - r["asr"]) - max(0.0, base["acc"] - r["acc"]) + 1) / 2
+            assert abs(r["der"] - der) < 1e-9, (name, r["der"], der)
+            assert 0 < r["acc"] <= 1 and 0 <= r["asr"] <= 1, (name, r)
             assert g["metrics"].attrs["clean_extra_size"] == 60, name
         # ANP: one row per neuron of the 4 convolutions (8 + 8 + 16 + 16), masks in [0, 1], the
         # pruned ones exactly those below the 0.2 threshold; the sweep at 25/50/75% of 48.

@@ -30,7 +30,12 @@ def main():
         assert clean["acc"] > 0.9, clean["acc"]
         assert math.isnan(clean["asr"])
         assert infected["asr"] > 0.9, infected["asr"]
+        # DER against the cell's undefended row (metrics.md): 0.5 for that row itself, and for FT
+        # from the two rows' ACC and ASR.
         assert abs(infected["der"] - 0.5) < 1e-12
+        ft = rows[("badnets", "ft")]
+        der = (max(0.0, infected["asr"] - ft["asr"]) - max(0.0, infected["acc"] - ft["acc"]) + 1) / 2
+        assert abs(ft["der"] - der) < 1e-9, (ft["der"], der)
         cell = f["cells/synthetic/small-cnn/badnets/seed0"]
         assert cell.attrs["status"] == "done"
         mask = cell["attack/poison_mask"][()]

@@ -14,9 +14,10 @@ done
 "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/groups1.yaml" -o "$WORK/two-groups.h5" > /dev/null 2> "$WORK/log2.txt"
 "$MPIEXEC" -n 4 "$PBE_DIST" "$WORK/groups2.yaml" -o "$WORK/four-ranks.h5" > /dev/null 2> "$WORK/log4.txt"
 "$MPIEXEC" -n 4 "$PBE_DIST" plan "$WORK/groups2.yaml" | grep -q "ranks_per_cell 2: 2 groups" || { echo "plan shows no groups"; exit 1; }
-if "$MPIEXEC" -n 4 "$PBE_DIST" plan "$SRC/tests/specs/tiny.yaml" -o /dev/null 2>/dev/null | grep -q groups; then
-  echo "one group shown as groups"; exit 1
-fi
+"$MPIEXEC" -n 4 "$PBE_DIST" plan "$SRC/tests/specs/tiny.yaml" -o /dev/null > "$WORK/plan1.txt" 2>&1 ||
+  { echo "plan failed: $(cat "$WORK/plan1.txt")"; exit 1; }
+grep -q "global batch 32, 4 rank(s)$" "$WORK/plan1.txt" || { echo "plan: $(cat "$WORK/plan1.txt")"; exit 1; }
+if grep -q groups "$WORK/plan1.txt"; then echo "one group shown as groups"; exit 1; fi
 # Each cell was started by exactly one group leader.
 for log in "$WORK/log2.txt" "$WORK/log4.txt"; do
   for cell in none badnets input-aware; do

@@ -23,7 +23,9 @@ assert [r["Attack"] for r in rows] == ["none", "badnets", "input-aware"], rows
 assert float(rows[1]["No defense ASR"]) >= 90, rows[1]
 PY
 "$PBE_DIST" report "$WORK/tiny.h5" --format tex --out "$WORK/tex" > /dev/null
-grep -q '\\toprule' "$WORK/tex/report.tex"
+# The same numbers as the Markdown table, as LaTeX rows.
+md_row=$(grep "^| badnets | " "$WORK/report.md" | head -1 | sed -E 's/^\| //; s/ \|$//; s/ \| / \& /g')
+grep -qF "$md_row \\\\" "$WORK/tex/report.tex" || { echo "no LaTeX row '$md_row'"; cat "$WORK/tex/report.tex"; exit 1; }
 
 "$PBE_DIST" report "$WORK/tiny.h5" --out "$WORK/fig" --figures > "$WORK/fig.txt" 2>&1
 if "$PYTHON" -c "import matplotlib, numpy, h5py" 2> /dev/null; then
