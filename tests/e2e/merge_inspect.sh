@@ -49,20 +49,33 @@ PY
 "$PBE_DIST" report "$WORK/a.h5" | grep -q "^| input-aware | missing | missing | missing |" || { "$PBE_DIST" report "$WORK/a.h5"; exit 1; }
 "$PBE_DIST" report "$WORK/merged.h5" | grep -q "^| input-aware | " || { echo "no report of the merged file"; exit 1; }
 
-# A duplicate unit with another result: refused, nothing written.
-cp "$WORK/b.h5" "$WORK/b2.h5"
-"$PYTHON" - "$WORK/b2.h5" <<'PY'
+# A duplicate unit with another result - a /matrix row's ACC, its status, or the attack unit's
+# ACC - is refused, naming the unit and what differs, and nothing is written.
+conflicting() {  # conflicting KIND EXPECTED: b.h5 changed in one way, merged after a.h5
+  cp "$WORK/b.h5" "$WORK/b2.h5"
+  "$PYTHON" - "$WORK/b2.h5" "$1" <<'PY'
 import sys, h5py
 with h5py.File(sys.argv[1], "r+") as f:
-    m = f["matrix"][()]
-    for i, r in enumerate(m):
-        if r["attack"] == b"badnets" and r["defense"] == b"ft":
-            m[i]["acc"] = r["acc"] - 0.1
-    f["matrix"][...] = m
+    if sys.argv[2] == "attack-acc":
+        m = f["cells/synthetic/small-cnn/badnets/seed0/attack/metrics"]
+        m.attrs["acc"] = m.attrs["acc"] - 0.1
+    else:
+        m = f["matrix"][()]
+        for i, r in enumerate(m):
+            if r["attack"] == b"badnets" and r["defense"] == b"ft":
+                if sys.argv[2] == "row-acc":
+                    m[i]["acc"] = r["acc"] - 0.1
+                else:
+                    m[i]["status"] = b"failed"
+        f["matrix"][...] = m
 PY
-fails "b2.h5: conflicting duplicate of /cells/synthetic/small-cnn/badnets/seed0 ft: ACC/ASR" \
-  "$PBE_DIST" merge "$WORK/a.h5" "$WORK/b2.h5" -o "$WORK/conflict.h5"
-[ ! -e "$WORK/conflict.h5" ] && [ ! -e "$WORK/conflict.h5.merging" ] || { echo "a conflicting merge wrote a file"; exit 1; }
+  fails "b2.h5: conflicting duplicate of /cells/synthetic/small-cnn/badnets/seed0 $2" \
+    "$PBE_DIST" merge "$WORK/a.h5" "$WORK/b2.h5" -o "$WORK/conflict.h5"
+  [ ! -e "$WORK/conflict.h5" ] && [ ! -e "$WORK/conflict.h5.merging" ] || { echo "a conflicting merge ($1) wrote a file"; exit 1; }
+}
+conflicting row-acc "ft: ACC/ASR/RA [0-9.]* vs "
+conflicting row-status "ft: status done vs failed"
+conflicting attack-acc "attack: ACC/ASR/RA"
 sed 's/lr: 0.02/lr: 0.03/' "$SPEC" > "$WORK/other.yaml"
 "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/other.yaml" -o "$WORK/other.h5" --cells 1 > /dev/null 2>&1
 fails "other.h5: another spec than" "$PBE_DIST" merge "$WORK/a.h5" "$WORK/other.h5" -o "$WORK/mixed.h5"
