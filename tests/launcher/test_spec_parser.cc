@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/attacks/badnets.h"
 #include "core/errors.h"
@@ -290,6 +291,17 @@ TEST(SpecParser, MissingFile) {
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "/nonexistent/spec.yaml: cannot read spec file");
   }
+}
+
+TEST(SpecParser, EveryShippedSpecParses) {
+  int specs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(PBE_SOURCE_DIR) + "/experiments")) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    EXPECT_NO_THROW(parse_spec_file(entry.path().string()));
+    ++specs;
+  }
+  EXPECT_GE(specs, 10);
 }
 
 TEST(SpecParser, ShippedSpecsParse) {
