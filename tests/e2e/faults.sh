@@ -62,8 +62,8 @@ job=$!
 victim=""
 for _ in $(seq 100); do
   if grep -q "train epoch" "$WORK/long.txt" 2>/dev/null; then
-    for pid in $(pgrep -f "long.yaml"); do
-      if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$pid; fi
+    for pid in $(pgrep -f "$WORK/long.yaml"); do
+      if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -x "OMPI_COMM_WORLD_RANK=1" > /dev/null; then victim=$pid; fi
     done
     [ -n "$victim" ] && break
   fi
@@ -74,7 +74,7 @@ kill -9 "$victim"
 start=$SECONDS
 for _ in $(seq 600); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$job" 2>/dev/null; then
-  pkill -9 -f "long.yaml"
+  pkill -9 -f "$WORK/long.yaml"
   fail "the job still runs 60 s after rank 1 was killed"
 fi
 wait "$job"

@@ -100,7 +100,7 @@ run -o "$WORK/out.h5" --resume > /dev/null 2> "$WORK/final-log.txt"
 touch "$WORK/done"
 wait "$reader"
 [ ! -e "$WORK/reader-failed" ] || { echo "a reader could not open the file during the run"; exit 1; }
-ls "$WORK" | grep -q "commit-" && { echo "commit copies left: $(ls "$WORK")"; exit 1; }
+ls "$WORK" | grep "commit-" > /dev/null && { echo "commit copies left: $(ls "$WORK")"; exit 1; }
 [ ! -e "$WORK/out.h5.ckpt" ] || { echo "checkpoints left after a complete run"; exit 1; }
 
 "$PYTHON" - "$WORK/ref.h5" "$WORK/out.h5" "$WORK/corrupt.h5" <<'PY'
@@ -154,7 +154,7 @@ for how in usr1 term; do
   [ "$rc" = 75 ] || { echo "$how: exit $rc, not 75"; cat "$WORK/$how.txt"; exit 1; }
   grep -q "stopped by a signal .*finish it with --resume" "$WORK/$how.txt" || { cat "$WORK/$how.txt"; exit 1; }
   check_file "$WORK/$how.h5"
-  "$PBE_DIST" inspect "$WORK/$how.h5" | grep -q "[1-9][0-9]* missing" || { echo "$how: nothing left to resume"; exit 1; }
+  "$PBE_DIST" inspect "$WORK/$how.h5" | grep "[1-9][0-9]* missing" > /dev/null || { echo "$how: nothing left to resume"; exit 1; }
   run -o "$WORK/$how.h5" --resume > /dev/null 2>&1
   echo "resume: stopped by $how with exit 75, then resumed"
 done
