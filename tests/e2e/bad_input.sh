@@ -38,6 +38,10 @@ expect 2 "nodata/train-images-idx3-ubyte.gz: file not found" "$PBE_DIST" "$WORK/
 echo "precious results" > "$WORK/old.h5"
 expect 2 "old.h5: results file exists; pass --overwrite" "$MPIEXEC" -n 2 "$PBE_DIST" "$SRC/tests/specs/tiny.yaml" -o "$WORK/old.h5"
 [[ $(cat "$WORK/old.h5") == "precious results" ]] || fail "existing results file was modified"
+# With --overwrite it is replaced by the run's results.
+"$MPIEXEC" -n 2 "$PBE_DIST" "$SRC/tests/specs/tiny.yaml" -o "$WORK/old.h5" --overwrite > /dev/null 2>&1 || fail "--overwrite run failed"
+"$PBE_DIST" inspect "$WORK/old.h5" > "$WORK/inspect.txt" 2>&1 || fail "the overwritten file: $(cat "$WORK/inspect.txt")"
+grep -q "6 done, 0 failed, 0 missing" "$WORK/inspect.txt" || fail "the overwritten file: $(cat "$WORK/inspect.txt")"
 
 "$PBE_DIST" run > /dev/null 2>&1; [[ $? == 2 ]] || fail "missing spec argument must exit 2"
 "$PBE_DIST" --help > /dev/null || fail "--help failed"

@@ -80,4 +80,7 @@ sed 's/lr: 0.02/lr: 0.03/' "$SPEC" > "$WORK/other.yaml"
 "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/other.yaml" -o "$WORK/other.h5" --cells 1 > /dev/null 2>&1
 fails "other.h5: another spec than" "$PBE_DIST" merge "$WORK/a.h5" "$WORK/other.h5" -o "$WORK/mixed.h5"
 fails "merged.h5: exists; pass --overwrite" "$PBE_DIST" merge "$WORK/a.h5" "$WORK/b.h5" -o "$WORK/merged.h5"
+"$PBE_DIST" merge "$WORK/a.h5" "$WORK/full.h5" -o "$WORK/merged.h5" --overwrite > /dev/null
+"$PYTHON" -c "import h5py, sys; sys.exit(list(h5py.File('$WORK/merged.h5', 'r')['provenance'].attrs['merged_from']) != ['$WORK/a.h5', '$WORK/full.h5'])" ||
+  { echo "merge --overwrite did not replace merged.h5"; exit 1; }
 echo "merge: conflicts, other specs and existing outputs refused"

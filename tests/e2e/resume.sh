@@ -3,8 +3,8 @@
 # (up to 0.4 s after one of its units) leaves a results file that h5py and h5dump open, holding
 # only whole units; resumed after every kill, it ends with the /matrix of an uninterrupted run. A corrupt checkpoint is reported and
 # recomputed; a truncated results file or another spec given to --resume is refused in one line,
-# the file untouched. A reader opens the file again and again while a job writes it. SIGUSR1 and
-# SIGTERM stop a run at a safe point with exit 75, and --resume finishes it.
+# the file untouched. A reader opens the file again and again while a job writes it. SIGUSR1,
+# SIGTERM and SIGINT stop a run at a safe point with exit 75, and --resume finishes it.
 # usage: resume.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
 set -euo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
@@ -142,14 +142,18 @@ last=$(grep -o "done [0-9]*% | ETA [^ ]*" "$WORK/progress.txt" | tail -1)
 [ "$last" = "done 100% | ETA 0m00s" ] || { echo "progress: the resumed run's last line says '$last'"; exit 1; }
 echo "resume: progress of a resumed run ends at 100%"
 
-# Stopping on a signal: SIGUSR1 to mpirun (forwarded to every rank), and SIGTERM to the ranks
-# themselves (as srun sends it). Exit 75 at the next safe point, the file whole, and --resume
+# Stopping on a signal: SIGUSR1 to mpirun (forwarded to every rank), SIGTERM to the ranks
+# themselves (as srun sends it), and SIGINT to them (Ctrl-C). Exit 75 at the next safe point, the file whole, and --resume
 # finishes it as the uninterrupted run.
-for how in usr1 term; do
+for how in usr1 term int; do
   "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/spec.yaml" -o "$WORK/$how.h5" > /dev/null 2> "$WORK/$how.txt" &
   mpi=$!
   wait_for_first_unit "$WORK/$how.h5"
-  if [ $how = usr1 ]; then kill -USR1 "$mpi"; else pkill -TERM -P "$mpi"; fi
+  case $how in
+    usr1) kill -USR1 "$mpi" ;;
+    term) pkill -TERM -P "$mpi" ;;
+    int) pkill -INT -P "$mpi" ;;  # Ctrl-C reaches the ranks as the terminal's process group
+  esac
   set +e; wait "$mpi"; rc=$?; set -e
   [ "$rc" = 75 ] || { echo "$how: exit $rc, not 75"; cat "$WORK/$how.txt"; exit 1; }
   grep -q "stopped by a signal .*finish it with --resume" "$WORK/$how.txt" || { cat "$WORK/$how.txt"; exit 1; }
@@ -159,7 +163,7 @@ for how in usr1 term; do
   echo "resume: stopped by $how with exit 75, then resumed"
 done
 
-"$PYTHON" - "$WORK/ref.h5" "$WORK/usr1.h5" "$WORK/term.h5" <<'PY'
+"$PYTHON" - "$WORK/ref.h5" "$WORK/usr1.h5" "$WORK/term.h5" "$WORK/int.h5" <<'PY'
 import sys, h5py
 def matrix(path):
     with h5py.File(path, "r") as f:
