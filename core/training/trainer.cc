@@ -130,9 +130,11 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
   TrainCurve curve;
   const bool checkpointed = !o.checkpoint_path.empty();
   const int first_epoch = checkpointed ? std::min(o.epochs, resume_training(o.checkpoint_path, model, optimizer, curve, group)) : 0;
+  const auto extra_passes = [&](int epoch, int64_t batch) {
+    return o.transform && o.transform.extra_passes ? o.transform.extra_passes(epoch, batch) : 0;
+  };
   int64_t images_done = 0, resumed_images = 0;
-  for (int epoch = 0; epoch < first_epoch; ++epoch)
-    resumed_images += data.size() * (1 + (o.transform && o.transform.extra_passes ? o.transform.extra_passes(epoch, 0) : 0));
+  for (int epoch = 0; epoch < first_epoch; ++epoch) resumed_images += data.size() * (1 + extra_passes(epoch, 0));
   for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto start = Clock::now();
     const double lr = learning_rate(o, epoch);
@@ -161,8 +163,7 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
       }
       allreduce_gradients(model, group);
       optimizer.step();
-      const int extra = o.transform && o.transform.extra_passes ? o.transform.extra_passes(epoch, b) : 0;
-      images_done += batch.global * (1 + extra);
+      images_done += batch.global * (1 + extra_passes(epoch, b));
       if (progress) progress({o.phase, epoch, o.epochs, b + 1, batches.count(), images_done, resumed_images});
     }
     EpochRecord rec = close_epoch(stats, model, o, epoch, lr, group, evaluate);

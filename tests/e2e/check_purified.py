@@ -13,7 +13,7 @@ import torch
 def idx(path):
     with open(path, "rb") as f:
         magic, n = struct.unpack(">II", f.read(8))
-        dims = [n] + [struct.unpack(">I", f.read(4))[0] for _ in range(magic & 0xFF - 1)]
+        dims = [n] + [struct.unpack(">I", f.read(4))[0] for _ in range((magic & 0xFF) - 1)]
         return torch.frombuffer(bytearray(f.read()), dtype=torch.uint8).reshape(dims)
 
 
