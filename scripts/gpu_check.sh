@@ -19,7 +19,7 @@
 #          device run: command "scripts/gpu_check.sh", carry ["deps", "shared"], timeout_s 560
 #        scripts/gpu_check.sh --dry-run BUILD   every stage on the CPU with small sizes, against an
 #                                         existing build (no configure); ctest runs it
-# Exit 77 (skipped) without the CIFAR-10 archive.
+# Exit 77 (skipped) without the CIFAR-10 archive (1 under PBE_NO_SKIP=1, as in CI).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
@@ -47,6 +47,7 @@ fi
 
 if [[ ! -f $DATA/cifar10-jpeg.tar.gz ]]; then
   echo "gpu_check: no CIFAR-10 archive in shared/data or ../shared/data (scripts/gpu_check.sh --prepare)"
+  [[ ${PBE_NO_SKIP:-0} == 1 ]] && exit 1  # CI has the archive: its dry run must not skip
   exit 77
 fi
 BUDGET=${GPU_CHECK_BUDGET:-480}  # seconds; the cell gets what the stages before it leave

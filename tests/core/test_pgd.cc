@@ -103,17 +103,6 @@ TEST(Pgd, TargetedReachesTheTargetUnclampedWhenAsked) {
   EXPECT_LE((adv - x).abs().max().item<float>(), o.eps + 1e-6);
 }
 
-TEST(Pgd, PbeSettings) {
-  auto o = pbe_pgd_options();
-  EXPECT_DOUBLE_EQ(o.eps, 6.0 / 255);
-  EXPECT_DOUBLE_EQ(o.step_size, o.eps / 5);
-  EXPECT_EQ(o.steps, 7);
-  EXPECT_FALSE(o.random_start);
-  EXPECT_FALSE(o.clamp);
-  EXPECT_EQ(o.norm, PgdNorm::kLinf);
-  EXPECT_FALSE(o.targeted);
-}
-
 TEST(Pgd, ShardedOnOneRankEqualsPlainPgd) {
   auto& t = trained();
   SingleProcessGroup group;

@@ -2,13 +2,14 @@
 # The real CIFAR-10: scripts/get_cifar10.sh from each kind of source (the JPEG copy, the official
 # tarball's layout, a folder), its one-line refusals (a corrupt batch, a tarball without batches, an
 # existing DEST left as it was), then a small BadNets run on 2 ranks on the real images (PreAct-
-# ResNet-18 at width 8, 5,000 images, PBE) that learns and whose report renders. Skipped (77) without the JPEG copy in
+# ResNet-18 at width 8, 5,000 images, PBE) that learns and whose report renders. Skipped (77; 1 under PBE_NO_SKIP=1, as in CI) without the JPEG copy in
 # ../shared/data (or $PBE_SHARED_DATA).
 # usage: cifar10_data.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
 set -euo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
 SHARED=${PBE_SHARED_DATA:-$SRC/../shared/data}
-[[ -f $SHARED/cifar10-jpeg.tar.gz ]] || { echo "no $SHARED/cifar10-jpeg.tar.gz: skipped"; exit 77; }
+source "$(dirname "$0")/skip.sh"
+[[ -f $SHARED/cifar10-jpeg.tar.gz ]] || skip "no $SHARED/cifar10-jpeg.tar.gz"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export PBE_DIST
 WORK=$(mktemp -d)

@@ -7,13 +7,15 @@
 #   equals the single job's /matrix;
 # - a job told to stop (SIGUSR1 to its batch script, as --signal=B:USR1 sends it) stops at a safe
 #   point, requeues itself and ends with complete results.
-# Exit 77 (skipped) where slurm-wlm or munge is not installed, or not as root. usage: slurm.sh PBE_DIST PYTHON SOURCE_DIR
+# Exit 77 (skipped; 1 under PBE_NO_SKIP=1, as in CI) where slurm-wlm or munge is not installed, or not
+# as root. usage: slurm.sh PBE_DIST PYTHON SOURCE_DIR
 set -euo pipefail
 PBE_DIST=$1 PYTHON=$2 SRC=$3
+source "$(dirname "$0")/skip.sh"
 for tool in munged mungekey slurmctld slurmd sbatch squeue scontrol scancel; do
-  command -v "$tool" > /dev/null || { echo "skipped: $tool not installed (apt install slurm-wlm munge)"; exit 77; }
+  command -v "$tool" > /dev/null || skip "$tool not installed (apt install slurm-wlm munge)"
 done
-[ "$(id -u)" = 0 ] || { echo "skipped: slurmd runs jobs as root here; run the tests as root"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "slurmd runs jobs as root here; run the tests as root"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export PBE_DIST HDF5_USE_FILE_LOCKING=FALSE
 S=$(mktemp -d /tmp/pbe-slurm.XXXXXX)  # short: it holds munge's socket
