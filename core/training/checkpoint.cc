@@ -52,6 +52,7 @@ void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
   const fs::path target(path), dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   std::error_code ec;
   fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(path + ": cannot create its directory: " + ec.message());
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const fs::path tmp = path + ".tmp-" + host + "-" + std::to_string(::getpid());

@@ -70,6 +70,23 @@ TEST(Evaluation, AccAsrRaFollowTheDefinitions) {
   EXPECT_DOUBLE_EQ(m.ra, 0.0);
 }
 
+// All-to-all (metrics.md): every test sample counts, and a hit is the prediction (y + 1) mod C.
+TEST(Evaluation, AllToAllAsrCountsTheMappedLabelOverEverySample) {
+  Dataset test;
+  test.num_classes = 3;
+  test.images = torch::zeros({6, 1, 5, 5}, torch::kByte);
+  test.labels = torch::tensor({0, 1, 1, 2, 2, 2}, torch::kLong);  // mapped: 1, 2, 2, 0, 0, 0
+  BadNetsOptions o;
+  o.mode = TargetMode::kAllToAll;
+  BadNets attack(o, {1, 5, 5, 3});
+  CornerModel model;  // triggered -> 0: a hit exactly for the three 2s
+  SingleProcessGroup group;
+  auto m = evaluate_backdoor(model, test, attack, group);
+  EXPECT_EQ(m.asr_denominator, 6);
+  EXPECT_DOUBLE_EQ(m.asr, 3.0 / 6.0);
+  EXPECT_DOUBLE_EQ(m.ra, 1.0 / 6.0);  // the 0 stays 0
+}
+
 TEST(Evaluation, CleanModelHasNoAsr) {
   Dataset test;
   test.num_classes = 3;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fault behaviour on 2 ranks: a cell whose training diverges fails alone (exit 3, its error in the
-# results, the other cells done); an error one group of ranks meets ends the job (exit 2); a rank
-# killed mid-run ends the whole job, non-zero, within 60 s.
+# results, the other cells done) and stays failed on --resume; an error one group of ranks meets
+# ends the job (exit 2); a rank killed mid-run ends the whole job, non-zero, within 60 s; a rank
+# that fails at run time ends it with exit 1, one line, and the results file as it was.
 # usage: faults.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
 set -uo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
@@ -28,6 +29,24 @@ with h5py.File(sys.argv[1], "r") as f:
             assert status == "done" and error == "" and r["acc"] > 0.5, (attack, defense, status, error)
     cell = f["cells/synthetic/small-cnn/diverging/seed0"]
     assert cell.attrs["status"] == "failed" and "loss is" in cell.attrs["error"]
+PY
+
+# 1b. Failed units stay failed: --resume skips them like done ones (exit 3 again, /matrix unchanged
+# to the byte, wall times included: nothing ran again).
+cp "$WORK/faults.h5" "$WORK/before.h5"
+"$MPIEXEC" -n 2 "$PBE_DIST" "$SRC/tests/specs/faults.yaml" -o "$WORK/faults.h5" --resume > /dev/null 2> "$WORK/resume-err.txt"
+rc=$?
+[ "$rc" = 3 ] || { cat "$WORK/resume-err.txt"; fail "--resume of a run with failed cells: expected exit 3, got $rc"; }
+"$PYTHON" - "$WORK/before.h5" "$WORK/faults.h5" <<'PY' || fail "--resume ran a failed unit again"
+import sys, h5py, numpy
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    before, after = a["matrix"][()], b["matrix"][()]
+    assert len(before) == len(after), (len(before), len(after))
+    for field in before.dtype.names:
+        x, y = before[field], after[field]
+        same = numpy.array_equal(x, y, equal_nan=True) if x.dtype.kind == "f" else bool((x == y).all())
+        assert same, (field, x, y)
+    assert b["cells/synthetic/small-cnn/diverging/seed0"].attrs["status"] == "failed"
 PY
 
 # 2. An error only one group of ranks meets (a defense rejecting the model at run time, groups of
@@ -81,3 +100,24 @@ wait "$job"
 rc=$?
 [ "$rc" != 0 ] || fail "the job exited 0 after rank 1 was killed"
 echo "faults: ok (killed rank 1; the job ended with $rc after $((SECONDS - start)) s)"
+
+# 4. A rank that fails at run time: a run stopped at a safe point (SIGUSR1, exit 75) is resumed
+# where rank 0 cannot write its checkpoint (OUTPUT.ckpt is a file). The job ends with exit 1 and
+# one line naming the rank and the problem, and the results file opens as it was.
+"$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/long.yaml" -o "$WORK/stop.h5" > "$WORK/stop.txt" 2>&1 &
+job=$!
+for _ in $(seq 300); do grep -q "train epoch" "$WORK/stop.txt" 2> /dev/null && break; sleep 0.1; done
+kill -USR1 "$job"
+wait "$job"
+rc=$?
+[ "$rc" = 75 ] || { cat "$WORK/stop.txt"; fail "SIGUSR1: expected exit 75, got $rc"; }
+rm -rf "$WORK/stop.h5.ckpt"
+touch "$WORK/stop.h5.ckpt"
+cp "$WORK/stop.h5" "$WORK/stop-before.h5"
+timeout 120 "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/long.yaml" -o "$WORK/stop.h5" --resume > /dev/null 2> "$WORK/fail1.txt"
+rc=$?
+[ "$rc" = 1 ] || { cat "$WORK/fail1.txt"; fail "a rank's run-time failure: expected exit 1, got $rc"; }
+grep -q "pbe_dist: error on rank 0: .*stop.h5.ckpt/badnets-seed0.train.pt: cannot create its directory" "$WORK/fail1.txt" ||
+  { cat "$WORK/fail1.txt"; fail "the failure was not reported in one line with its rank"; }
+cmp -s "$WORK/stop.h5" "$WORK/stop-before.h5" || fail "the failed resume changed the results file"
+echo "faults: ok (a rank's run-time failure: exit 1, results file unchanged)"
