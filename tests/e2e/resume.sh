@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Crash safety and --resume: a 2-rank run (2 groups of 1) killed with SIGKILL at random moments
 # (up to 0.4 s after one of its units) leaves a results file that h5py and h5dump open, holding
-# only whole units; resumed after every kill, it ends with the /matrix of an uninterrupted run. A corrupt checkpoint is reported and
-# recomputed; a truncated results file or another spec given to --resume is refused in one line,
-# the file untouched. A reader opens the file again and again while a job writes it. SIGUSR1,
-# SIGTERM and SIGINT stop a run at a safe point with exit 75, and --resume finishes it.
+# only whole units; resumed after every kill, it ends with the /matrix of an uninterrupted run. A
+# corrupt checkpoint is reported and recomputed; a truncated results file or another spec given to
+# --resume is refused in one line, the file untouched. A reader opens the file again and again
+# while a job writes it. SIGUSR1, SIGTERM and SIGINT, sent while the ranks are frozen (so never
+# after the run finished), stop a run at a safe point with exit 75, and --resume finishes it.
+# HDF5's file locking stays on (its default), as on a researcher's machine.
 # usage: resume.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
 set -euo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export HDF5_USE_FILE_LOCKING=FALSE
 WORK=$(mktemp -d)
 trap 'pkill -9 -f "$WORK/spec.yaml" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 sed -e "s/^seeds: \[0\]/seeds: [0]\nranks_per_cell: 1/" -e "s/^  epochs: 4/  epochs: 10/" \
@@ -129,11 +130,23 @@ wait_for_first_unit() {
   done
   echo "no unit reached $1"; exit 1
 }
+# Sends signal $2 to $3 (mpirun, or its ranks) while the ranks of mpirun $1 are frozen (SIGSTOP), so
+# that they take it before they can run on: the signal cannot arrive after the run has finished.
+signal_frozen() {
+  pkill -STOP -P "$1"
+  pgrep -P "$1" > /dev/null || { echo "the run finished before it could be stopped"; exit 1; }
+  case $3 in
+    mpirun) kill "-$2" "$1" ;;
+    ranks) pkill "-$2" -P "$1" ;;
+  esac
+  sleep 0.2  # mpirun forwards a signal to the ranks asynchronously
+  pkill -CONT -P "$1"
+}
 grep -v "^ranks_per_cell" "$WORK/spec.yaml" > "$WORK/one-group.yaml"
 "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/one-group.yaml" -o "$WORK/progress.h5" > /dev/null 2>&1 &
 mpi=$!
 wait_for_first_unit "$WORK/progress.h5"
-kill -USR1 "$mpi"
+signal_frozen "$mpi" USR1 mpirun
 set +e; wait "$mpi"; rc=$?; set -e
 [ "$rc" = 75 ] || { echo "progress: exit $rc, not 75"; exit 1; }
 "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/one-group.yaml" -o "$WORK/progress.h5" --resume > "$WORK/progress.txt" 2>&1
@@ -150,9 +163,9 @@ for how in usr1 term int; do
   mpi=$!
   wait_for_first_unit "$WORK/$how.h5"
   case $how in
-    usr1) kill -USR1 "$mpi" ;;
-    term) pkill -TERM -P "$mpi" ;;
-    int) pkill -INT -P "$mpi" ;;  # Ctrl-C reaches the ranks as the terminal's process group
+    usr1) signal_frozen "$mpi" USR1 mpirun ;;
+    term) signal_frozen "$mpi" TERM ranks ;;
+    int) signal_frozen "$mpi" INT ranks ;;  # Ctrl-C reaches the ranks as the terminal's process group
   esac
   set +e; wait "$mpi"; rc=$?; set -e
   [ "$rc" = 75 ] || { echo "$how: exit $rc, not 75"; cat "$WORK/$how.txt"; exit 1; }
