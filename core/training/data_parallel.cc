@@ -34,6 +34,22 @@ void broadcast_model(torch::nn::Module& model, ProcessGroup& group) {
   }
 }
 
+void average_buffers(torch::nn::Module& model, ProcessGroup& group) {
+  if (group.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> floating, other;
+  for (auto& b : model.buffers()) (b.is_floating_point() ? floating : other).push_back(b);
+  if (!floating.empty()) {
+    const auto sums = allreduce_sum(floating, floating, group);
+    for (size_t i = 0; i < floating.size(); ++i) floating[i].copy_(sums[i] / static_cast<double>(group.size()));
+  }
+  for (auto& t : other) {
+    auto c = t.contiguous().clone();
+    group.broadcast(c, 0);
+    t.copy_(c);
+  }
+}
+
 std::vector<at::Tensor> allreduce_sum(const std::vector<at::Tensor>& parts, const std::vector<at::Tensor>& like,
                                       ProcessGroup& group) {
   std::vector<torch::Tensor> views;

@@ -15,6 +15,13 @@ std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size);
 // Every rank starts from rank 0's parameters and buffers.
 void broadcast_model(torch::nn::Module& model, ProcessGroup& group);
 
+// Makes every rank's buffers equal after a stretch of data-parallel training: floating buffers
+// (BatchNorm's running mean and variance, which each rank updates from its own share of every
+// batch) become their mean over the ranks, the others (num_batches_tracked) rank 0's. Without it
+// the ranks would hold different models, and a sharded evaluation would depend on which rank saw
+// which image. Parameters are equal already (same gradients, same steps).
+void average_buffers(torch::nn::Module& model, ProcessGroup& group);
+
 // Sums tensors over the group through one flat buffer: part i (undefined = zeros shaped like
 // like[i]) comes back summed, shaped like like[i], as a view of that buffer (clone() it to keep
 // it as a gradient: optimisers detach gradients in place).

@@ -107,6 +107,7 @@ double learning_rate(const TrainOptions& o, int epoch) {
 EpochRecord close_epoch(at::Tensor stats, ClassifierImpl& model, const TrainOptions& o, int epoch,
                         double lr, ProcessGroup& group, const EvalFn& evaluate) {
   group.allreduce(stats, ReduceOp::kSum);
+  average_buffers(model, group);  // before the evaluation and the epoch's checkpoint
   EpochRecord rec;
   rec.epoch = epoch;
   rec.lr = lr;

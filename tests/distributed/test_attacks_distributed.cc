@@ -3,8 +3,13 @@
 #include <torch/torch.h>
 
 #include "core/adversarial/pgd.h"
+#include "core/attacks/badnets.h"
+#include "core/attacks/blend.h"
 #include "core/attacks/input_aware.h"
+#include "core/attacks/label_consistent.h"
+#include "core/attacks/sig.h"
 #include "core/attacks/trojannn.h"
+#include "core/attacks/wanet.h"
 #include "core/data/synthetic.h"
 #include "core/models/classifier.h"
 #include "distributed/single_process_group.h"
@@ -86,5 +91,67 @@ TEST(InputAwareDistributed, RanksEndWithTheSameGeneratorsAndPoisonedSet) {
   EXPECT_LT(gap(attack.pattern(probe), pattern), 0.01 * gap(pattern, other_pattern));
   EXPECT_LT(gap(attack.mask(probe), mask), 0.01 * gap(mask, other_mask));
 }
+
+// Every other attack, prepared and implanted on this run's ranks against one rank: the same
+// poisoned training set to the byte, the same trigger, the same victim up to float summation
+// order (LC's PGD and TrojanNN's trigger search are sharded; the victims train data-parallel).
+std::unique_ptr<Attack> small_attack(const std::string& name, const ImageShape& shape) {
+  if (name == "badnets") return std::make_unique<BadNets>(BadNetsOptions{}, shape);
+  if (name == "blend") return std::make_unique<Blend>(BlendOptions{}, shape);
+  if (name == "sig") return std::make_unique<Sig>(SigOptions{}, shape);
+  if (name == "wanet") return std::make_unique<WaNet>(WaNetOptions{}, shape);
+  if (name == "lc") {
+    LabelConsistentOptions o;
+    o.pgd.steps = 3;
+    return std::make_unique<LabelConsistent>(o, shape);
+  }
+  TrojanNNOptions o;
+  o.size = 4;
+  o.steps = 20;
+  return std::make_unique<TrojanNN>(o, shape);
+}
+
+class AttackDistributed : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AttackDistributed, SamePoisonedSetTriggerAndVictimOnAnyRankCount) {
+  SyntheticOptions so;
+  so.size = 12;
+  so.train_size = 203;  // not a multiple of the rank count or the batch
+  TrainTest data = make_synthetic(so);
+  TrainOptions t;
+  t.epochs = 2;
+  t.batch_size = 32;
+  t.lr = 0.02;
+  const auto probe = to_float(data.test.images.narrow(0, 0, 8));
+  struct Outcome {
+    Classifier model;
+    PoisonedDataset poisoned;
+    at::Tensor triggered;
+  };
+  auto implant = [&](ProcessGroup& group) {
+    auto attack = small_attack(GetParam(), data.train.shape());
+    AttackContext ctx{data.train, tiny_cnn(12), t, group, 3, {}, {}};
+    torch::manual_seed(5);
+    Outcome out{make_model(ctx.model), {}, {}};
+    attack->prepare(ctx);
+    out.poisoned = attack->infect(*out.model, ctx).poisoned;
+    out.triggered = attack->apply_trigger(probe);
+    return out;
+  };
+  auto group = g_world->make_process_group();
+  SingleProcessGroup single;
+  const Outcome spread = implant(*group), alone = implant(single);
+  EXPECT_TRUE(torch::equal(spread.poisoned.poison_mask, alone.poisoned.poison_mask));
+  EXPECT_TRUE(torch::equal(spread.poisoned.data.labels, alone.poisoned.data.labels));
+  const double image_gap = (spread.poisoned.data.images.to(torch::kInt) - alone.poisoned.data.images.to(torch::kInt))
+                               .abs().max().item<int>();
+  EXPECT_LE(image_gap, GetParam() == "lc" ? 1 : 0) << "LC's PGD images may round differently by one level";
+  EXPECT_TRUE(torch::allclose(spread.triggered, alone.triggered, 1e-5, 1e-6));
+  auto a = spread.model->parameters(), b = alone.model->parameters();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-4, 1e-5)) << "parameter " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryOtherAttack, AttackDistributed,
+                         ::testing::Values("badnets", "blend", "sig", "wanet", "lc", "trojannn"));
 
 }  // namespace

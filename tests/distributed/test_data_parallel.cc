@@ -85,6 +85,46 @@ TEST(DataParallel, TrainingMatchesOneRank) {
   EXPECT_TRUE(all.eq(all[0]).all().item<bool>());
 }
 
+// PreAct-ResNet-18 has batch norm: each rank updates its running statistics from its own share of
+// every batch (as PyTorch DDP without SyncBatchNorm), so N ranks cannot match one rank exactly.
+// What must hold: every rank ends with the same model, parameters and buffers alike, so that a
+// sharded evaluation does not depend on which rank saw which image, and it learns as one rank does.
+TEST(DataParallel, BatchNormModelIsTheSameOnEveryRank) {
+  SyntheticOptions so;
+  so.train_size = 203;  // shards of unequal size
+  so.test_size = 64;
+  TrainTest data = make_synthetic(so);
+  ModelOptions m = tiny_cnn();
+  m.name = "preact-resnet18";
+  m.width = 4;
+  TrainOptions o;
+  o.epochs = 5;
+  o.batch_size = 32;
+  o.lr = 0.05;
+  o.seed = 4;
+  auto group = g_world->make_process_group();
+  torch::manual_seed(7);
+  Classifier model = make_model(m);
+  train_classifier(*model, data.train, o, *group);
+  ASSERT_FALSE(model->buffers().empty());
+  const auto same_on_every_rank = [&](const at::Tensor& t) {
+    auto mine = t.to(torch::kDouble).reshape({1, -1});
+    auto all = group->allgather(mine);
+    return all.eq(all[0]).all().item<bool>();
+  };
+  for (const auto& b : model->named_buffers()) EXPECT_TRUE(same_on_every_rank(b.value())) << b.key();
+  for (const auto& p : model->named_parameters()) EXPECT_TRUE(same_on_every_rank(p.value())) << p.key();
+  SingleProcessGroup single;
+  EXPECT_TRUE(same_on_every_rank(predict(*model, data.test.images, single).to(torch::kDouble)));
+  torch::manual_seed(7);
+  Classifier alone = make_model(m);
+  train_classifier(*alone, data.train, o, single);
+  const double acc = evaluate_backdoor(*model, data.test, NoAttack(), *group).acc;
+  const double acc_alone = evaluate_backdoor(*alone, data.test, NoAttack(), single).acc;
+  EXPECT_GT(acc, 0.8) << "one rank: " << acc_alone;
+  EXPECT_GT(acc_alone, 0.8);
+}
+
 TEST(DataParallel, ShardedPredictionMatchesOneRank) {
   SyntheticOptions so;
   so.test_size = 77;

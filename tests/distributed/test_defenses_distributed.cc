@@ -4,7 +4,10 @@
 
 #include "core/attacks/badnets.h"
 #include "core/data/synthetic.h"
+#include "core/defenses/aft.h"
 #include "core/defenses/anp.h"
+#include "core/defenses/fine_pruning.h"
+#include "core/defenses/fine_tuning.h"
 #include "core/defenses/ibau.h"
 #include "core/defenses/mcr.h"
 #include "core/defenses/nad.h"
@@ -71,9 +74,9 @@ TEST(PbeDistributed, SameSelectionAndModelOnAnyRankCount) {
   EXPECT_GT(moved, 1e-3) << "PBE changed the model";
 }
 
-// The baseline defenses' sharded work (data-parallel fine-tuning and distillation, ANP's and
-// I-BAU's batch-split gradients, NC's classes spread over ranks) against one rank: the same records
-// and the same weights up to float summation order.
+// The baseline defenses' sharded work (data-parallel fine-tuning, pruning and distillation, AFT's
+// adversarial batches, ANP's and I-BAU's batch-split gradients, NC's classes spread over ranks)
+// against one rank: the same records and the same weights up to float summation order.
 class BaselineDistributed : public ::testing::Test {
  protected:
   void expect_rank_count_independent(const Defense& defense) {
@@ -121,6 +124,29 @@ class BaselineDistributed : public ::testing::Test {
     EXPECT_GT(moved, 1e-4) << defense.name() << " changed the model";
   }
 };
+
+TEST_F(BaselineDistributed, FineTuning) {
+  FineTuningOptions o;
+  o.epochs = 2;
+  o.sgd.batch_size = 32;
+  expect_rank_count_independent(FineTuning(o));
+}
+
+TEST_F(BaselineDistributed, FinePruning) {
+  FinePruningOptions o;
+  o.epochs = 2;
+  o.sgd.batch_size = 32;
+  expect_rank_count_independent(FinePruning(o));
+}
+
+TEST_F(BaselineDistributed, Aft) {
+  AftOptions o;
+  o.epochs = 3;
+  o.adversarial_epochs = 2;
+  o.sgd.batch_size = 32;
+  o.sgd.lr = 0.05;
+  expect_rank_count_independent(Aft(o));
+}
 
 TEST_F(BaselineDistributed, Nad) {
   NadOptions o;
