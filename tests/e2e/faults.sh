@@ -2,7 +2,8 @@
 # Fault behaviour on 2 ranks: a cell whose training diverges fails alone (exit 3, its error in the
 # results, the other cells done) and stays failed on --resume; an error one group of ranks meets
 # ends the job (exit 2); a rank killed mid-run ends the whole job, non-zero, within 60 s; a rank
-# that fails at run time ends it with exit 1, one line, and the results file as it was.
+# that fails at run time ends it with exit 1, one line, and the results file as it was; a fresh
+# run removes an earlier run's checkpoints (OUTPUT.ckpt) instead of resuming from them.
 # usage: faults.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
 set -uo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
@@ -121,3 +122,28 @@ grep -q "pbe_dist: error on rank 0: .*stop.h5.ckpt/badnets-seed0.train.pt: canno
   { cat "$WORK/fail1.txt"; fail "the failure was not reported in one line with its rank"; }
 cmp -s "$WORK/stop.h5" "$WORK/stop-before.h5" || fail "the failed resume changed the results file"
 echo "faults: ok (a rank's run-time failure: exit 1, results file unchanged)"
+
+# 5. A fresh run never picks up an earlier run's checkpoints: a run of long.yaml stopped at epoch 3
+# leaves its victim's checkpoint; a run of another spec (6 epochs, another lr) into the same file
+# with --overwrite must remove it and end exactly as the same spec run into a fresh file.
+"$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/long.yaml" -o "$WORK/stale.h5" > "$WORK/stale.txt" 2>&1 &
+job=$!
+for _ in $(seq 600); do grep -q "train epoch 3/" "$WORK/stale.txt" 2> /dev/null && break; sleep 0.1; done
+kill -USR1 "$job"
+wait "$job"
+rc=$?
+[ "$rc" = 75 ] || { cat "$WORK/stale.txt"; fail "SIGUSR1: expected exit 75, got $rc"; }
+[ -e "$WORK/stale.h5.ckpt/badnets-seed0.train.pt" ] || fail "the stopped run left no victim checkpoint"
+sed -e "s/epochs: 400/epochs: 6/" -e "s/lr: 0.02/lr: 0.03/" "$WORK/long.yaml" > "$WORK/short.yaml"
+"$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/short.yaml" -o "$WORK/stale.h5" --overwrite > /dev/null 2>&1 || fail "the --overwrite run failed"
+"$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/short.yaml" -o "$WORK/fresh.h5" > /dev/null 2>&1 || fail "the fresh run failed"
+"$PYTHON" - "$WORK/stale.h5" "$WORK/fresh.h5" <<'PY' || fail "the --overwrite run used the stale checkpoint"
+import sys, h5py
+def curve(path):
+    with h5py.File(path, "r") as f:
+        c = f["cells/synthetic/small-cnn/badnets/seed0/attack/curves"]
+        return list(c["loss"][()]), list(c["acc"][()])
+got, want = curve(sys.argv[1]), curve(sys.argv[2])
+assert got == want, f"victim curve: {len(got[0])} epochs, losses {got[0][:3]}...; a fresh run: {len(want[0])}, {want[0][:3]}..."
+PY
+echo "faults: ok (an earlier run's checkpoints are not picked up by a fresh run)"
