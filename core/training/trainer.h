@@ -88,9 +88,9 @@ using TrainCurve = std::vector<EpochRecord>;
 double learning_rate(const TrainOptions& options, int epoch);
 
 // The end of a data-parallel epoch: sums `stats` (double [3]: loss sum, correct, count) over the
-// group, averages the model's buffers over it (average_buffers), checks the loss is finite (RunError naming options.phase otherwise), and evaluates when
-// options.eval_every says so. For training loops of their own (Input-aware) to share the trainer's
-// records.
+// group, averages the model's buffers over it (average_buffers), checks the loss is finite
+// (RunError naming options.phase otherwise), and evaluates when options.eval_every says so. For
+// training loops of their own (Input-aware, MCR's curve) to share the trainer's records.
 EpochRecord close_epoch(at::Tensor stats, ClassifierImpl& model, const TrainOptions& options,
                         int epoch, double lr, ProcessGroup& group, const EvalFn& evaluate);
 
