@@ -38,6 +38,7 @@ BadNetsOptions read(OptionReader& r, BadNetsOptions o) {
   o.pattern = r("pattern", o.pattern);
   o.size = r("size", o.size);
   read_placement(r, o.placement);
+  o.amplitude = r("amplitude", o.amplitude);
   return o;
 }
 

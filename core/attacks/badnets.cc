@@ -11,6 +11,7 @@ BadNets::BadNets(const BadNetsOptions& o, const ImageShape& shape)
   if (o.size < 1) throw ConfigError("badnets: size must be >= 1");
   if (o.pattern != "checkerboard" && o.pattern != "square")
     throw ConfigError("badnets: pattern must be checkerboard or square, got '" + o.pattern + "'");
+  if (!(o.amplitude > 0 && o.amplitude <= 1)) throw ConfigError("badnets: amplitude must be in (0, 1]");
   o.placement.validate("badnets");
   o.placement.origin(o.size, shape.height, shape.width, "badnets");  // Throws if it does not fit.
 }
@@ -33,11 +34,11 @@ at::Tensor BadNets::pattern(int64_t c, int64_t h, int64_t w) const {
 
 at::Tensor BadNets::apply_trigger(const at::Tensor& images) const {
   const int64_t c = images.size(1), h = images.size(2), w = images.size(3);
-  return stamp(images, pattern(c, h, w), mask(h, w));
+  return stamp(images, pattern(c, h, w), options_.amplitude * mask(h, w));
 }
 
 Artifacts BadNets::artifacts(int64_t c, int64_t h, int64_t w) const {
-  return {{"trigger_pattern", pattern(c, h, w)}, {"trigger_mask", mask(h, w)}};
+  return {{"trigger_pattern", pattern(c, h, w)}, {"trigger_mask", options_.amplitude * mask(h, w)}};
 }
 
 }  // namespace pbe

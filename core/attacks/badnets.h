@@ -12,6 +12,9 @@ struct BadNetsOptions : PoisonOptions {
   std::string pattern = "checkerboard";  // checkerboard | square (all white)
   int size = 3;                          // Patch side in pixels. Default: 3
   PatchPlacement placement;              // Default: bottom-right, margin 0
+  // The trigger's contrast: the patch is blended in as amplitude * patch + (1 - amplitude) * image
+  // (lc's reduced amplitude, Turner et al.); 1 stamps it (Gu et al.). Default: 1
+  double amplitude = 1.0;
 };
 
 class BadNets final : public PoisonLabelAttack {
@@ -21,7 +24,8 @@ class BadNets final : public PoisonLabelAttack {
   const BadNetsOptions& options() const { return options_; }
   at::Tensor apply_trigger(const at::Tensor& images) const override;
   Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const override;
-  // The patch for images of this shape: pattern [C, H, W] and mask [H, W].
+  // The patch for images of this shape: pattern [C, H, W] and its footprint [H, W] (0/1; the
+  // trigger blends it in at options().amplitude).
   at::Tensor pattern(int64_t channels, int64_t height, int64_t width) const;
   at::Tensor mask(int64_t height, int64_t width) const;
 

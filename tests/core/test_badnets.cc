@@ -50,6 +50,25 @@ TEST(BadNets, PositionSizeMarginAndSquare) {
   EXPECT_EQ(y.sum().item<float>(), 4.0f);
 }
 
+// amplitude a blends the patch in: a * patch + (1 - a) * image inside it, the image elsewhere.
+TEST(BadNets, AmplitudeBlendsThePatchIn) {
+  BadNetsOptions o;
+  o.amplitude = 0.25;
+  BadNets attack(o, shape(10));
+  auto y = attack.apply_trigger(torch::full({1, 1, 6, 6}, 0.5));
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      EXPECT_FLOAT_EQ(y[0][0][3 + i][3 + j].item<float>(), (i + j) % 2 == 0 ? 0.625f : 0.375f);
+  EXPECT_TRUE(y.narrow(2, 0, 3).eq(0.5).all().item<bool>());
+  const auto artifacts = attack.artifacts(1, 6, 6);
+  ASSERT_EQ(artifacts[1].first, "trigger_mask");
+  EXPECT_FLOAT_EQ(artifacts[1].second.max().item<float>(), 0.25f);
+  o.amplitude = 0;
+  EXPECT_THROW(BadNets(o, shape(10)), ConfigError);
+  o.amplitude = 1.5;
+  EXPECT_THROW(BadNets(o, shape(10)), ConfigError);
+}
+
 TEST(BadNets, AllToOnePoisonsExactCountOfNonTargetSamples) {
   BadNetsOptions o;
   o.poison_rate = 0.1;

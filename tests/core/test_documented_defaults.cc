@@ -165,6 +165,7 @@ TEST(DocumentedDefaults, BadNetsIsThePbePapers) {  // 3x3 black/white checkerboa
   EXPECT_EQ(o.pattern, "checkerboard");
   EXPECT_EQ(o.placement.position, "bottom-right");
   EXPECT_EQ(o.placement.margin, 0);
+  EXPECT_DOUBLE_EQ(o.amplitude, 1.0);  // stamped, as Gu et al.
 }
 
 TEST(DocumentedDefaults, BlendIsThePbePapers) {  // alpha 0.1
