@@ -8,6 +8,20 @@ std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size) {
   return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
 
+namespace {
+
+// Rank 0's value of each tensor, one broadcast each (for the few non-float buffers, e.g.
+// BatchNorm's int64 num_batches_tracked).
+void broadcast_each(const std::vector<torch::Tensor>& tensors, ProcessGroup& group) {
+  for (const auto& t : tensors) {
+    auto c = t.contiguous().clone();
+    group.broadcast(c, 0);
+    t.copy_(c);
+  }
+}
+
+}  // namespace
+
 void broadcast_model(torch::nn::Module& model, ProcessGroup& group) {
   if (group.size() == 1) return;
   torch::NoGradGuard no_grad;
@@ -27,11 +41,7 @@ void broadcast_model(torch::nn::Module& model, ProcessGroup& group) {
       offset += t.numel();
     }
   }
-  for (auto& t : other_state) {  // e.g. BatchNorm's int64 num_batches_tracked
-    auto c = t.contiguous().clone();
-    group.broadcast(c, 0);
-    t.copy_(c);
-  }
+  broadcast_each(other_state, group);
 }
 
 void average_buffers(torch::nn::Module& model, ProcessGroup& group) {
@@ -43,11 +53,7 @@ void average_buffers(torch::nn::Module& model, ProcessGroup& group) {
     const auto sums = allreduce_sum(floating, floating, group);
     for (size_t i = 0; i < floating.size(); ++i) floating[i].copy_(sums[i] / static_cast<double>(group.size()));
   }
-  for (auto& t : other) {
-    auto c = t.contiguous().clone();
-    group.broadcast(c, 0);
-    t.copy_(c);
-  }
+  broadcast_each(other, group);
 }
 
 std::vector<at::Tensor> allreduce_sum(const std::vector<at::Tensor>& parts, const std::vector<at::Tensor>& like,

@@ -105,13 +105,18 @@ echo "faults: ok (killed rank 1; the job ended with $rc after $((SECONDS - start
 # 4. A rank that fails at run time: a run stopped at a safe point (SIGUSR1, exit 75) is resumed
 # where rank 0 cannot write its checkpoint (OUTPUT.ckpt is a file). The job ends with exit 1 and
 # one line naming the rank and the problem, and the results file opens as it was.
-"$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/long.yaml" -o "$WORK/stop.h5" > "$WORK/stop.txt" 2>&1 &
-job=$!
-for _ in $(seq 300); do grep -q "train epoch" "$WORK/stop.txt" 2> /dev/null && break; sleep 0.1; done
-kill -USR1 "$job"
-wait "$job"
-rc=$?
-[ "$rc" = 75 ] || { cat "$WORK/stop.txt"; fail "SIGUSR1: expected exit 75, got $rc"; }
+# stop_long_run NAME: runs long.yaml into $WORK/NAME.h5 and, once its victim's first epoch
+# checkpoint is written (a condition, not a log line: progress lines are rate-limited), stops it
+# with SIGUSR1; it must end with exit 75.
+stop_long_run() {
+  "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/long.yaml" -o "$WORK/$1.h5" > "$WORK/$1.txt" 2>&1 &
+  local job=$! rc=0
+  for _ in $(seq 600); do [ -e "$WORK/$1.h5.ckpt/badnets-seed0.train.pt" ] && break; sleep 0.05; done
+  kill -USR1 "$job"
+  wait "$job" || rc=$?
+  [ "$rc" = 75 ] || { cat "$WORK/$1.txt"; fail "SIGUSR1: expected exit 75, got $rc"; }
+}
+stop_long_run stop
 rm -rf "$WORK/stop.h5.ckpt"
 touch "$WORK/stop.h5.ckpt"
 cp "$WORK/stop.h5" "$WORK/stop-before.h5"
@@ -123,16 +128,10 @@ grep -q "pbe_dist: error on rank 0: .*stop.h5.ckpt/badnets-seed0.train.pt: canno
 cmp -s "$WORK/stop.h5" "$WORK/stop-before.h5" || fail "the failed resume changed the results file"
 echo "faults: ok (a rank's run-time failure: exit 1, results file unchanged)"
 
-# 5. A fresh run never picks up an earlier run's checkpoints: a run of long.yaml stopped at epoch 3
+# 5. A fresh run never picks up an earlier run's checkpoints: a run of long.yaml stopped early
 # leaves its victim's checkpoint; a run of another spec (6 epochs, another lr) into the same file
 # with --overwrite must remove it and end exactly as the same spec run into a fresh file.
-"$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/long.yaml" -o "$WORK/stale.h5" > "$WORK/stale.txt" 2>&1 &
-job=$!
-for _ in $(seq 600); do grep -q "train epoch 3/" "$WORK/stale.txt" 2> /dev/null && break; sleep 0.1; done
-kill -USR1 "$job"
-wait "$job"
-rc=$?
-[ "$rc" = 75 ] || { cat "$WORK/stale.txt"; fail "SIGUSR1: expected exit 75, got $rc"; }
+stop_long_run stale
 [ -e "$WORK/stale.h5.ckpt/badnets-seed0.train.pt" ] || fail "the stopped run left no victim checkpoint"
 sed -e "s/epochs: 400/epochs: 6/" -e "s/lr: 0.02/lr: 0.03/" "$WORK/long.yaml" > "$WORK/short.yaml"
 "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/short.yaml" -o "$WORK/stale.h5" --overwrite > /dev/null 2>&1 || fail "the --overwrite run failed"
