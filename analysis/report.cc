@@ -121,22 +121,37 @@ std::vector<double> column(const Columns& columns, const std::string& name) {
 ReportTable pbe_steps_table(const std::string& path, const std::vector<MatrixRow>& all) {
   ReportTable t;
   t.name = "pbe-steps";
-  t.title = "PBE per step: training-set size kept, ACC and ASR (%), clean precision and recall of the selection (%)";
-  t.header = {"Attack", "Seed", "Defense", "Step", "Size", "ACC", "ASR", "Precision", "Recall"};
+  t.title = "PBE per step: training-set size kept, ACC and ASR (%), clean precision and recall of the selection (%), "
+            "mean filter score after the step of the poisoned and the clean training rows";
+  t.header = {"Attack", "Seed", "Defense", "Step", "Size", "ACC", "ASR", "Precision", "Recall", "Score poisoned",
+              "Score clean"};
   for (const auto& r : all) {
     if (r.status != "done") continue;
-    const std::string group = CellKey{r.dataset, r.model, r.attack, r.seed}.group_path() + "/defenses/" + r.defense + "/steps";
-    const Columns steps = read_columns(path, group);
+    const std::string cell = CellKey{r.dataset, r.model, r.attack, r.seed}.group_path();
+    const Columns steps = read_columns(path, cell + "/defenses/" + r.defense + "/steps");
     const auto precision = column(steps, "clean_precision");
     if (precision.empty()) continue;  // not a data-selecting defense (PBE)
     const auto step = column(steps, "step"), size = column(steps, "size"), acc = column(steps, "acc"),
                asr = column(steps, "asr"), recall = column(steps, "clean_recall");
+    const Columns scores = read_columns(path, cell + "/defenses/" + r.defense + "/rows");
+    const auto mask = column(read_columns(path, cell + "/attack"), "poison_mask");
     for (size_t i = 0; i < precision.size(); ++i) {
       const auto at = [&](const std::vector<double>& v, double scale, int decimals) {
         return i < v.size() ? number(scale * v[i], decimals) : word("-");
       };
+      // Mean score of the rows with mask == poisoned; "-" after the last step (no score) or
+      // when the file has no scores or no such rows.
+      const auto score = column(scores, "score_step" + std::to_string(i));
+      const auto mean_score = [&](bool poisoned) {
+        double sum = 0;
+        int64_t n = 0;
+        for (size_t j = 0; j < score.size() && score.size() == mask.size(); ++j)
+          if ((mask[j] != 0) == poisoned) sum += score[j], ++n;
+        return n > 0 ? number(sum / n, 3) : word("-");
+      };
       t.rows.push_back({word(r.attack), word(std::to_string(r.seed)), word(r.defense), at(step, 1, 0), at(size, 1, 0),
-                        at(acc, 100, 2), at(asr, 100, 2), at(precision, 100, 2), at(recall, 100, 2)});
+                        at(acc, 100, 2), at(asr, 100, 2), at(precision, 100, 2), at(recall, 100, 2),
+                        mean_score(true), mean_score(false)});
     }
   }
   return t;

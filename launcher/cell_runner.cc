@@ -327,6 +327,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
       drec.curve = to_columns(result.curve);
       drec.steps = result.steps;
       drec.neurons = result.neurons;
+      drec.rows = result.rows;
       if (result.selected.defined()) {
         auto kept = torch::zeros({train.size()}, torch::kByte);
         kept.index_fill_(0, result.selected, 1);

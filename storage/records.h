@@ -77,6 +77,7 @@ struct DefenseRecord {
   Columns curve;
   Columns steps;                  // Per-step records (see DefenseResult::steps); may be empty.
   Columns neurons;                // Per-neuron records (ANP's masks); may be empty.
+  Columns rows;                   // Per-training-row records (PBE's filter scores); may be empty.
   std::vector<uint8_t> selected;  // Training rows a data-filtering defense kept (1 = kept); may be empty.
 };
 

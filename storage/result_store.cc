@@ -203,7 +203,10 @@ Columns read_columns(const std::string& path, const std::string& group) {
   };
   h5::check(H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names), path, "list group");
   for (const auto& name : names) {
-    h5::Handle ds = h5::checked(H5Dopen2(g, name.c_str(), H5P_DEFAULT), path, "open column");
+    h5::Handle ds = h5::checked(H5Oopen(g, name.c_str(), H5P_DEFAULT), path, "open column");
+    if (H5Iget_type(ds) != H5I_DATASET) continue;  // a subgroup
+    h5::Handle type = h5::checked(H5Dget_type(ds), path, "column type");
+    if (H5Tget_class(type) != H5T_FLOAT && H5Tget_class(type) != H5T_INTEGER) continue;
     h5::Handle space = h5::checked(H5Dget_space(ds), path, "column space");
     if (H5Sget_simple_extent_ndims(space) != 1) continue;
     hsize_t n = 0;

@@ -69,8 +69,9 @@ std::string read_spec_text(const std::string& path);
 // The file's /schema_version; StorageError "<path>: schema version N; this pbe_dist reads 1" for
 // any other (and for a file that is not results).
 void check_schema_version(const std::string& path);
-// Every 1-D float64 dataset of the group `group` (e.g. a defense's "steps"), by name; empty when
-// the group is absent.
+// Every 1-D numeric dataset of the group `group` (e.g. a defense's "steps", or an attack's
+// poison_mask), by name, as float64; subgroups and other datasets are skipped; empty when the
+// group is absent.
 Columns read_columns(const std::string& path, const std::string& group);
 // The scalar attributes of the group (e.g. a probe record), by name; empty when it is absent.
 NamedValues read_values(const std::string& path, const std::string& group);

@@ -92,13 +92,11 @@ void ResultWriter::write_defense(const CellKey& cell, const std::string& defense
   const std::string ctx = ctx_ + ":" + cell.group_path() + "/defenses/" + defense;
   h5::Handle g = h5::open_or_create_group(file_, cell.group_path() + "/defenses/" + defense, ctx);
   write_common(g, r.status, r.error, r.seconds, r.options, r.metrics, r.curve, ctx);
-  if (!r.steps.empty()) {
-    h5::Handle steps = h5::open_or_create_group(g, "steps", ctx);
-    for (const auto& [k, v] : r.steps) h5::write_dataset(steps, k, v, ctx);
-  }
-  if (!r.neurons.empty()) {
-    h5::Handle neurons = h5::open_or_create_group(g, "neurons", ctx);
-    for (const auto& [k, v] : r.neurons) h5::write_dataset(neurons, k, v, ctx);
+  for (const auto& [name, table] : {std::make_pair("steps", &r.steps), std::make_pair("neurons", &r.neurons),
+                                    std::make_pair("rows", &r.rows)}) {
+    if (table->empty()) continue;
+    h5::Handle group = h5::open_or_create_group(g, name, ctx);
+    for (const auto& [k, v] : *table) h5::write_dataset(group, k, v, ctx);
   }
   if (!r.selected.empty()) h5::write_dataset(g, "selected", r.selected, ctx);
 }

@@ -43,6 +43,7 @@ struct DefenseResult {
   TrainCurve curve;
   Table steps;          // Per-step records (PBE's steps, FP's trials, NC's classes, I-BAU's rounds, sweeps); may be empty.
   Table neurons;        // Per-neuron records (ANP's masks); may be empty.
+  Table rows;           // Per-training-row records (PBE's filter scores); may be empty.
   at::Tensor selected;  // The final training rows a data-filtering defense kept (int64); may be undefined.
 };
 

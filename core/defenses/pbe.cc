@@ -93,6 +93,9 @@ DefenseResult Pbe::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
     if (k + 1 < options_.steps) {
       auto scores = cosine_scores(infected_logits, predict_logits(model, train.images, group));
       selected = top_fraction(scores, options_.fractions[k]);
+      const auto s = scores.to(torch::kDouble).contiguous();
+      result.rows.emplace_back("score_step" + std::to_string(k),
+                               std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel()));
     }
   }
   result.steps = std::move(steps);

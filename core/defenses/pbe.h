@@ -18,7 +18,8 @@ namespace pbe {
 //      - data purification (except after the last step): score every row by
 //        s(x) = 0.5 + 0.5 cos(logits_infected(x), logits_now(x)) and keep the top
 //        fractions[k] of the set as the next S (poisoned rows change prediction once the backdoor
-//        is erased, so they score low).
+//        is erased, so they score low). The result's `rows` keep each row's scores
+//        (score_step0 .. score_step{steps-2}), so the filter's separation can be measured.
 // Defaults are the released code's: 5% initial set, 4 steps of 10 epochs, 31 adversarial
 // batches, fractions 20/50/70%, PGD eps 6/255 step eps/5 7 steps no random start no clamping,
 // SGD lr 0.001 momentum 0.9 weight decay 5e-4 batch 128 constant, the release's augmentation on

@@ -51,11 +51,13 @@ class ReportTest : public pbe::testing::TempDirTest {
         if (attack == "badnets" && seed == 0 && defense == "pbe")
           d.steps = {{"step", {0, 1}}, {"size", {100, 200}}, {"acc", {0.85, 0.89}}, {"asr", {0.5, 0.02}},
                      {"clean_precision", {0.9, 0.95}}, {"clean_recall", {0.1, 0.2}}};
+        if (attack == "badnets" && seed == 0 && defense == "pbe") d.rows = {{"score_step0", {0.2, 0.9, 0.4, 0.8}}};
         w.write_defense(key, defense, d);
         w.append_matrix_row(r);
       });
     }
     AttackRecord a;
+    a.poison_mask = {1, 0, 1, 0};
     a.probes = {{"infected", {{"target_fraction", 0.6}, {"adversarial_to_triggered", 1.5}, {"clean_to_triggered", 3.0},
                               {"adversarial_overlap", 0.5}, {"clean_overlap", 0.2}}, {1, 0, 0, 1}, 2, {}, {}, {}},
                 {"clean", {{"target_fraction", 0.1}}, {1, 0, 0, 1}, 2, {}, {}, {}}};
@@ -72,11 +74,12 @@ TEST_F(ReportTest, MarkdownTables) {
             "| none | 91.00 ± 1.41 | - | 89.00 ± 1.41 | - | 50.00 ± 0.00 | missing | missing | missing |\n"
             "| badnets | 90.00 ± 0.00 | 99.00 ± 1.41 | 87.00 ± 1.41 | 40.00 ± 14.14 | 78.50 ± 6.36 | failed | failed | failed |\n"
             "\n"
-            "### PBE per step: training-set size kept, ACC and ASR (%), clean precision and recall of the selection (%)\n\n"
-            "| Attack | Seed | Defense | Step | Size | ACC | ASR | Precision | Recall |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-            "| badnets | 0 | pbe | 0 | 100 | 85.00 | 50.00 | 90.00 | 10.00 |\n"
-            "| badnets | 0 | pbe | 1 | 200 | 89.00 | 2.00 | 95.00 | 20.00 |\n"
+            "### PBE per step: training-set size kept, ACC and ASR (%), clean precision and recall of the selection (%), "
+            "mean filter score after the step of the poisoned and the clean training rows\n\n"
+            "| Attack | Seed | Defense | Step | Size | ACC | ASR | Precision | Recall | Score poisoned | Score clean |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+            "| badnets | 0 | pbe | 0 | 100 | 85.00 | 50.00 | 90.00 | 10.00 | 0.300 | 0.850 |\n"
+            "| badnets | 0 | pbe | 1 | 200 | 89.00 | 2.00 | 95.00 | 20.00 | - | - |\n"
             "\n"
             "### The observation: adversarial examples landing on the target (%), for the infected and the clean model; "
             "infected model's feature distance to the triggered images; top-k neuron overlap with them\n\n"
@@ -96,7 +99,10 @@ TEST_F(ReportTest, CsvPutsTheStdBesideEachNumber) {
             "ft ASR std,ft DER,ft DER std,pbe ACC,pbe ASR,pbe DER\n"
             "none,91.00,1.41,-,,89.00,1.41,-,,50.00,0.00,missing,missing,missing\n"
             "badnets,90.00,0.00,99.00,1.41,87.00,1.41,40.00,14.14,78.50,6.36,failed,failed,failed\n");
-  EXPECT_EQ(render_csv(tables[1]).substr(0, 57), "Attack,Seed,Defense,Step,Size,ACC,ASR,Precision,Recall\nba");
+  const std::string steps = render_csv(tables[1]);
+  EXPECT_EQ(steps.substr(0, steps.find('\n', steps.find('\n') + 1) + 1),
+            "Attack,Seed,Defense,Step,Size,ACC,ASR,Precision,Recall,Score poisoned,Score clean\n"
+            "badnets,0,pbe,0,100,85.00,50.00,90.00,10.00,0.300,0.850\n");
 }
 
 TEST_F(ReportTest, LatexBooktabs) {

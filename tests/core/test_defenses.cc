@@ -220,6 +220,16 @@ TEST(Pbe, RunsEachStepOnTheGrowingSetAndRecordsIt) {
   // The "poisoned" column is the judge's count for the step's set.
   EXPECT_EQ(r.steps[2].first, "poisoned");
   EXPECT_EQ(r.steps[2].second[2], r.selected.lt(10).sum().item<double>());
+  // Each row's score after steps 0 and 1 (not after the last); the final set is the top half
+  // by the scores after step 1.
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(r.rows[0].first, "score_step0");
+  EXPECT_EQ(r.rows[1].first, "score_step1");
+  for (const auto& [name, scores] : r.rows) {
+    ASSERT_EQ(scores.size(), 400u) << name;
+    for (double s : scores) ASSERT_TRUE(s >= 0 && s <= 1 + 1e-6) << name << " " << s;
+  }
+  EXPECT_TRUE(torch::equal(r.selected, top_fraction(torch::tensor(r.rows[1].second), 0.5)));
 }
 
 }  // namespace

@@ -59,6 +59,7 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
     DefenseRecord pbe;
     pbe.steps = {{"step", {0, 1}}, {"size", {5, 20}}};
     pbe.selected = {1, 0, 0, 1};
+    pbe.rows = {{"score_step0", {0.25, 1.0, 0.5, 0.75}}};
     MatrixRow r1 = row("badnets", "none", 0.9, 0.99);
     r1.seed = 3;
     r1.asr_denominator = 9000;
@@ -127,10 +128,16 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
   EXPECT_EQ(kept[1], 0);
   H5Dclose(ds);
   EXPECT_EQ(H5Lexists(f, "/cells/fashion-mnist/small-cnn/badnets/seed3/defenses/ft/steps", H5P_DEFAULT), 0);
+  EXPECT_EQ(H5Lexists(f, "/cells/fashion-mnist/small-cnn/badnets/seed3/defenses/ft/rows", H5P_DEFAULT), 0);
   H5Gclose(g);
   EXPECT_GT(H5Lexists(f, "/cells/fashion-mnist/small-cnn/badnets/seed3/defenses", H5P_DEFAULT), 0);
   EXPECT_GT(H5Aexists_by_name(f, "/provenance", "hosts", H5P_DEFAULT), 0);
   H5Fclose(f);
+  // PBE's per-row scores come back as a column.
+  const Columns scores = read_columns(path_, "/cells/fashion-mnist/small-cnn/badnets/seed3/defenses/pbe/rows");
+  ASSERT_EQ(scores.size(), 1u);
+  EXPECT_EQ(scores[0].first, "score_step0");
+  EXPECT_EQ(scores[0].second, (std::vector<double>{0.25, 1.0, 0.5, 0.75}));
 }
 
 std::unique_ptr<ResultStore> create(const std::string& path, bool overwrite) {
