@@ -55,6 +55,10 @@ int plan_command(const World& world, const RunOptions& options);
 // DataError / ConfigError (exit 2) with one line naming the file and what is wrong.
 int data_command(const World& world, const std::string& name, const std::string& path);
 
+// `pbe_dist list`: every attack and defense a spec can name, with its options' keys, defaults
+// and meanings, as Markdown (docs/options.md). Rank 0 prints. Exit 0.
+int list_command(const World& world);
+
 // `pbe_dist inspect FILE`: every cell of the file's spec and the state of each unit (done,
 // failed with its error, missing). Rank 0 prints. Exit 0; 2 for a file that is not results.
 int inspect_command(const World& world, const std::string& path);

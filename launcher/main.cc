@@ -16,13 +16,14 @@
 
 namespace {
 
-// `pbe_dist SPEC.yaml ...` means `pbe_dist run SPEC.yaml ...`.
-std::vector<std::string> with_default_subcommand(int argc, char** argv) {
+// `pbe_dist SPEC.yaml ...` means `pbe_dist run SPEC.yaml ...`: a first argument that is neither
+// one of `app`'s subcommands nor an option is a spec.
+std::vector<std::string> with_default_subcommand(CLI::App& app, int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  static const std::vector<std::string> reserved{"run",   "plan", "purify", "inspect", "merge",
-                                                 "report", "data", "-h",  "--help", "--version"};
-  if (!args.empty() && std::find(reserved.begin(), reserved.end(), args[0]) == reserved.end())
-    args.insert(args.begin(), "run");
+  if (args.empty() || args[0].rfind('-', 0) == 0) return args;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    if (sub->get_name() == args[0]) return args;
+  args.insert(args.begin(), "run");
   return args;
 }
 
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "gtsrb"}));
   data->add_option("path", data_path, "The folder a spec's dataset.path names")->required();
+  auto* list = app.add_subcommand("list", "Every attack and defense a spec can name, with its options (Markdown)");
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "List the cells of a results file and each unit's state");
   inspect->add_option("file", inspect_path, "Results file (HDF5)")->required();
@@ -113,7 +115,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   purify->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->capture_default_str();
 
-  auto args = with_default_subcommand(argc, argv);
+  auto args = with_default_subcommand(app, argc, argv);
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   try {
     app.parse(args);
@@ -131,6 +133,8 @@ int main(int argc, char** argv) {
       code = pbe::purify_command(*world, purify_options);
     else if (data->parsed())
       code = pbe::data_command(*world, data_name, data_path);
+    else if (list->parsed())
+      code = pbe::list_command(*world);
     else if (inspect->parsed())
       code = pbe::inspect_command(*world, inspect_path);
     else if (report->parsed())

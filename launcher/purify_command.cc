@@ -17,6 +17,7 @@
 #include "core/random.h"
 #include "launcher/commands.h"
 #include "launcher/progress_reporter.h"
+#include "core/defenses/registry.h"
 #include "launcher/registry.h"
 
 namespace pbe {
@@ -54,9 +55,8 @@ YAML::Node method_entry(const std::string& method, const std::vector<std::string
 
 const std::vector<std::string>& purify_methods() {
   static const std::vector<std::string> methods = [] {
-    std::vector<std::string> m;
-    for (const auto& name : defense_names())
-      if (name != "none") m.push_back(name);
+    std::vector<std::string> m = DefenseRegistry::instance().names();
+    m.erase(std::remove(m.begin(), m.end(), "none"), m.end());
     return m;
   }();
   return methods;
@@ -69,16 +69,18 @@ std::shared_ptr<const Defense> make_method(const PurifyOptions& o) {
   if (std::find(methods.begin(), methods.end(), o.method) == methods.end())
     throw ConfigError("--method: expected one of " + fmt::format("{}", fmt::join(methods, ", ")) + ", got '" +
                       o.method + "'");
-  if (o.method != "pbe" && o.clean.empty())
-    throw ConfigError("--method " + o.method + " needs clean extra data: --clean DIR");
-  if (o.method == "pbe" && !o.clean.empty())
-    throw ConfigError("--clean is for the clean-data methods; PBE works from the (possibly poisoned) --data alone");
   YamlMap m(method_entry(o.method, o.set), "", kSetOrigin);
   m.require<std::string>("name");
   if (m.has("clean_fraction"))
     m.fail(m.node("clean_fraction"), "clean_fraction", "purify uses all of --clean's training split");
   DefenseEntry entry = parse_defense(m, o.method);
   m.finish();
+  const bool needs_clean = entry.defense->clean_fraction() > 0;
+  if (needs_clean && o.clean.empty())
+    throw ConfigError("--method " + o.method + " needs clean extra data: --clean DIR");
+  if (!needs_clean && !o.clean.empty())
+    throw ConfigError("--clean is for the clean-data methods; --method " + o.method +
+                      " works from the (possibly poisoned) --data alone");
   return entry.defense;
 }
 
@@ -119,7 +121,7 @@ int purify_command(const World& world, const PurifyOptions& o) {
   TrainTest data = load_split(o.data, o.format);
   Dataset clean = o.clean.empty() ? data.train.subset(torch::empty({0}, torch::kLong))
                                   : load_split(o.clean, o.format).train;
-  if (o.method != "pbe" && clean.size() == 0) throw DataError(o.clean + ": the clean training split is empty");
+  if (method->clean_fraction() > 0 && clean.size() == 0) throw DataError(o.clean + ": the clean training split is empty");
   auto model = load_scripted_classifier(o.model, data.train.shape());
 
   const int threads = set_torch_threads(o.threads, world);
@@ -154,18 +156,20 @@ int purify_command(const World& world, const PurifyOptions& o) {
 
   std::cout << "purify: " << o.method << " on " << o.data << " (" << data.train.size()
             << " training images), model " << o.model << "\n";
-  const auto column = [&](const std::string& name) -> const std::vector<double>& {
+  // What the defense's records say, by their columns (docs/results-format.md): a data-filtering
+  // defense's working sets, or the classes a trigger-reversing one flagged.
+  const auto column = [&](const std::string& name) -> const std::vector<double>* {
     for (const auto& [key, values] : result.steps)
-      if (key == name) return values;
-    throw std::logic_error(o.method + " step records lack " + name);
+      if (key == name) return &values;
+    return nullptr;
   };
-  if (o.method == "pbe") {
-    const auto &size = column("size"), &acc = column("acc"), &secs = column("seconds");
+  if (column("size") && column("acc") && column("seconds") && result.selected.defined()) {
+    const auto &size = *column("size"), &acc = *column("acc"), &secs = *column("seconds");
     for (size_t k = 0; k < size.size(); ++k)
       std::cout << fmt::format("  step {}: fine-tuned on {} rows, ACC {} ({})\n", k, size[k], percent(acc[k]),
                                format_duration(secs[k]));
-  } else if (o.method == "nc") {
-    const auto &flagged = column("flagged"), &index = column("anomaly_index"), &norm = column("norm");
+  } else if (column("flagged") && column("anomaly_index") && column("norm")) {
+    const auto &flagged = *column("flagged"), &index = *column("anomaly_index"), &norm = *column("norm");
     std::string found;
     for (size_t k = 0; k < flagged.size(); ++k)
       if (flagged[k] > 0) found += fmt::format(" {} (trigger L1 {:.1f}, anomaly index {:.2f})", k, norm[k], index[k]);

@@ -5,9 +5,12 @@
 
 #include "core/errors.h"
 #include "core/models/classifier.h"
+#include "core/attacks/registry.h"
+#include "core/defenses/registry.h"
 #include "launcher/registry.h"
 #include "launcher/spec.h"
 #include "launcher/yaml_map.h"
+#include "launcher/yaml_options.h"
 
 namespace pbe {
 namespace {
@@ -47,7 +50,13 @@ void parse_dataset(YamlMap m, ExperimentSpec& spec) {
     m.fail(m.node("synthetic"), "synthetic", "needs classes >= 2, channels >= 1, size >= 8, train/test >= 1");
   spec.training.augmentation = dataset_info(d.name, static_cast<int>(image_shape(d).channels)).augmentation;
   auto a = m.map("augmentation");
-  spec.training.augmentation = read_augmentation_keys(a, spec.training.augmentation);
+  read_options(a, spec.training.augmentation);
+  a.finish();
+  try {
+    check_augmentation(spec.training.augmentation, "augmentation");
+  } catch (const ConfigError& e) {
+    a.fail(a.yaml(), "", e.what());
+  }
   m.finish();
 }
 
@@ -58,7 +67,7 @@ void parse_training(YamlMap m, ExperimentSpec& spec) {
   t.lr = m.get("lr", t.lr);
   t.momentum = m.get("momentum", t.momentum);
   t.weight_decay = m.get("weight_decay", t.weight_decay);
-  t.schedule = parse_schedule(m, t.schedule);
+  YamlOptions(m).choice("schedule", t.schedule, lr_schedule_names(), "");
   t.milestones = m.get("milestones", t.milestones);
   t.gamma = m.get("gamma", t.gamma);
   t.eval_every = m.get("eval_every", t.eval_every);
@@ -146,17 +155,16 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
   parse_training(top.map("training"), spec);
   {
     auto m = top.map("probes");
-    OptionReader r(m);
-    spec.probes.samples = r("samples", spec.probes.samples);
-    spec.probes.top_k = r("top_k", spec.probes.top_k);
-    spec.probes.dump_samples = r("dump_samples", spec.probes.dump_samples);
-    spec.probes.dump_layers = r("dump_layers", spec.probes.dump_layers);
+    spec.probes.samples = m.get("samples", spec.probes.samples);
+    spec.probes.top_k = m.get("top_k", spec.probes.top_k);
+    spec.probes.dump_samples = m.get("dump_samples", spec.probes.dump_samples);
+    spec.probes.dump_layers = m.get("dump_layers", spec.probes.dump_layers);
     if (spec.probes.dump_samples < 0) m.fail(m.node("dump_samples"), "dump_samples", "must be >= 0 (0 = off)");
     for (const auto& layer : spec.probes.dump_layers)
       if (!known(dump_layer_names(), layer))
         m.fail(m.node("dump_layers"), "dump_layers",
                "unknown layer '" + layer + "' (known: " + join(dump_layer_names()) + ")");
-    read_pgd(r, spec.probes.pgd);
+    YamlOptions(m).block("pgd", [&](OptionVisitor& v) { spec.probes.pgd.visit(v); }, "");
     if (spec.probes.samples < 0) m.fail(m.node("samples"), "samples", "must be >= 0 (0 = off)");
     if (spec.probes.top_k < 1) m.fail(m.node("top_k"), "top_k", "must be >= 1");
     try {
@@ -167,11 +175,11 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
     m.finish();
   }
   const ImageShape shape = image_shape(spec.dataset);
-  spec.attacks = parse_list<AttackEntry>(top, "attacks", attack_names(), "attack",
+  spec.attacks = parse_list<AttackEntry>(top, "attacks", AttackRegistry::instance().names(), "attack",
                                          [&](YamlMap& m, const std::string& name) {
                                            return parse_attack(m, name, shape);
                                          });
-  spec.defenses = parse_list<DefenseEntry>(top, "defenses", defense_names(), "defense",
+  spec.defenses = parse_list<DefenseEntry>(top, "defenses", DefenseRegistry::instance().names(), "defense",
                                            [&](YamlMap& m, const std::string& name) {
                                              return parse_defense(m, name);
                                            });

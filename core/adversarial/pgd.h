@@ -8,6 +8,7 @@
 
 #include "core/data/dataset.h"
 #include "core/models/classifier.h"
+#include "core/options.h"
 #include "distributed/process_group.h"
 
 namespace pbe {
@@ -16,13 +17,21 @@ enum class PgdNorm { kLinf, kL2 };
 
 struct PgdOptions {
   PgdNorm norm = PgdNorm::kLinf;
-  double eps = 6.0 / 255;        // Radius of the ball around the input (pixel scale [0, 1]).
-  double step_size = 1.2 / 255;  // Per step: sign step (L_inf) or normalised-gradient step (L_2).
+  double eps = 6.0 / 255;
+  double step_size = 1.2 / 255;
   int steps = 7;
-  bool random_start = false;     // Start from a uniform point in the ball instead of the input.
-  // Untargeted: ascend CE(f(x'), y). Targeted: descend CE(f(x'), y), y being the target labels.
+  bool random_start = false;
   bool targeted = false;
-  bool clamp = true;             // Keep x' in [0, 1].
+  bool clamp = true;
+  void visit(OptionVisitor& v) {
+    v.choice("norm", norm, {{"linf", PgdNorm::kLinf}, {"l2", PgdNorm::kL2}}, "the perturbation's norm ball: linf or l2");
+    v("eps", eps, "radius of the ball around the input, pixel scale [0, 1]");
+    v("step_size", step_size, "per step: sign step (linf) or normalised-gradient step (l2)");
+    v("steps", steps, "ascent steps");
+    v("random_start", random_start, "start from a uniform point in the ball instead of the input");
+    v("targeted", targeted, "descend CE towards the given labels instead of ascending it");
+    v("clamp", clamp, "keep the perturbed image in [0, 1]");
+  }
 };
 // Throws ConfigError "<owner>: ..." for a negative eps, step size or step count.
 void check_pgd_options(const PgdOptions& options, const std::string& owner);

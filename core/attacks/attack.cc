@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/attacks/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 
@@ -94,5 +95,7 @@ PoisonedDataset PoisonLabelAttack::poison(const Dataset& clean, uint64_t seed) c
   }
   return out;
 }
+
+PBE_REGISTER_ATTACK(NoAttack, NoOptions, "none", "no attack: the clean model row")
 
 }  // namespace pbe

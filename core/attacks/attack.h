@@ -8,6 +8,7 @@
 
 #include "core/data/dataset.h"
 #include "core/models/classifier.h"
+#include "core/options.h"
 #include "core/training/progress.h"
 #include "core/training/trainer.h"
 #include "distributed/process_group.h"
@@ -20,11 +21,15 @@ const char* target_mode_name(TargetMode mode);
 
 // What every poisoning attack has: how much it poisons and which label it wants.
 struct PoisonOptions {
-  // Dirty-label attacks: fraction of the WHOLE training set poisoned. Clean-label attacks (SIG,
-  // Label-Consistent): fraction of the TARGET CLASS poisoned. Default: 0.1
   double poison_rate = 0.1;
-  int target = 0;  // all-to-one target label. Default: 0
+  int target = 0;
   TargetMode mode = TargetMode::kAllToOne;
+  void visit(OptionVisitor& v) {
+    v("poison_rate", poison_rate, "dirty-label: share of the whole training set poisoned; clean-label: of the target class");
+    v("target", target, "the all-to-one target label");
+    v.choice("mode", mode, {{"all-to-one", TargetMode::kAllToOne}, {"all-to-all", TargetMode::kAllToAll}},
+             "all-to-one (every poisoned row to `target`) or all-to-all (y to y + 1 mod classes)");
+  }
 };
 
 // The training set as the attacker left it, and which rows were poisoned (the evaluator's

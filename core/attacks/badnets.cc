@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/attacks/registry.h"
 #include "core/errors.h"
 
 namespace pbe {
@@ -40,5 +41,8 @@ at::Tensor BadNets::apply_trigger(const at::Tensor& images) const {
 Artifacts BadNets::artifacts(int64_t c, int64_t h, int64_t w) const {
   return {{"trigger_pattern", pattern(c, h, w)}, {"trigger_mask", options_.amplitude * mask(h, w)}};
 }
+
+PBE_REGISTER_ATTACK(BadNets, BadNetsOptions, "badnets",
+                    "BadNets (Gu et al. 2017): a small patch stamped on the image, label flipped")
 
 }  // namespace pbe

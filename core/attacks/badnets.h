@@ -9,12 +9,17 @@ namespace pbe {
 // BadNets (Gu et al. 2017) with the PBE paper's trigger: a 3x3 black/white checkerboard stamped
 // in the bottom-right corner of a poison_rate fraction of the training set, labels flipped.
 struct BadNetsOptions : PoisonOptions {
-  std::string pattern = "checkerboard";  // checkerboard | square (all white)
-  int size = 3;                          // Patch side in pixels. Default: 3
-  PatchPlacement placement;              // Default: bottom-right, margin 0
-  // The trigger's contrast: the patch is blended in as amplitude * patch + (1 - amplitude) * image
-  // (lc's reduced amplitude, Turner et al.); 1 stamps it (Gu et al.). Default: 1
-  double amplitude = 1.0;
+  std::string pattern = "checkerboard";
+  int size = 3;
+  PatchPlacement placement;
+  double amplitude = 1.0;  // lc's reduced amplitude (Turner et al.); 1 stamps the patch (Gu et al.)
+  void visit(OptionVisitor& v) {
+    PoisonOptions::visit(v);
+    v("pattern", pattern, "checkerboard (black/white) or square (all white)");
+    v("size", size, "patch side in pixels");
+    placement.visit(v);
+    v("amplitude", amplitude, "the trigger's contrast: amplitude * patch + (1 - amplitude) * image, in (0, 1]");
+  }
 };
 
 class BadNets final : public PoisonLabelAttack {

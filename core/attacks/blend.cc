@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include "core/attacks/registry.h"
 #include "core/data/netpbm_reader.h"
 #include "core/errors.h"
 
@@ -28,5 +29,8 @@ at::Tensor Blend::apply_trigger(const at::Tensor& images) const {
 Artifacts Blend::artifacts(int64_t, int64_t, int64_t) const {
   return {{"trigger_image", trigger_}};
 }
+
+PBE_REGISTER_ATTACK(Blend, BlendOptions, "blend",
+                    "Blend (Chen et al. 2017): a trigger image blended into the whole image, label flipped")
 
 }  // namespace pbe

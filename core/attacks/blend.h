@@ -8,11 +8,15 @@ namespace pbe {
 // Blend (Chen et al. 2017, "Targeted Backdoor Attacks on Deep Learning Systems Using Data
 // Poisoning"): x' = (1 - alpha) x + alpha t for a fixed trigger image t over the whole image.
 struct BlendOptions : PoisonOptions {
-  double alpha = 0.1;  // Blend ratio in [0, 1] (the PBE paper's 0.1). Default: 0.1
-  // The trigger image: empty = uniform random noise drawn from `trigger_seed` (Chen et al.'s
-  // random-pattern trigger); otherwise a binary PGM/PPM file, resized to the dataset's images.
-  std::string image;
-  uint64_t trigger_seed = 0;  // The noise trigger's seed, fixed across run seeds. Default: 0
+  double alpha = 0.1;  // the PBE paper's
+  std::string image;   // empty: Chen et al.'s random-pattern trigger
+  uint64_t trigger_seed = 0;
+  void visit(OptionVisitor& v) {
+    PoisonOptions::visit(v);
+    v("alpha", alpha, "blend ratio in [0, 1]");
+    v("image", image, "the trigger image, a binary PGM/PPM file resized to the dataset's; empty = seeded uniform noise");
+    v("trigger_seed", trigger_seed, "the noise trigger's seed, fixed across run seeds");
+  }
 };
 
 class Blend final : public PoisonLabelAttack {

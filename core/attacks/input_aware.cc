@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/attacks/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 #include "core/training/batches.h"
@@ -281,5 +282,8 @@ Artifacts InputAware::artifacts(int64_t, int64_t, int64_t) const {
     out.push_back({"mask_generator/" + p.key(), p.value().detach()});
   return out;
 }
+
+PBE_REGISTER_ATTACK(InputAware, InputAwareOptions, "input-aware",
+                    "Input-aware dynamic backdoor (Nguyen & Tran 2020): a generator gives each image its own trigger")
 
 }  // namespace pbe

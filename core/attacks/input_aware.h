@@ -33,16 +33,27 @@ TORCH_MODULE(TriggerGenerator);
 // ||x1 - x2|| / ||g(x1) - g(x2)|| keeps triggers input-specific. The defender's training set is
 // the clean set with poison_rate of it triggered by the trained generators.
 struct InputAwareOptions : PoisonOptions {
-  double cross_rate = 0.1;      // p_cross. Default: 0.1
-  double lambda_div = 1.0;      // Diversity loss weight. Default: 1
-  double lambda_norm = 100.0;   // Mask norm loss weight. Default: 100
-  double mask_density = 0.032;  // Mask density left unpenalised. Default: 0.032
-  int mask_epochs = 25;         // Mask-generator pre-training epochs. Default: 25
-  double generator_lr = 0.01;   // Adam (betas 0.5, 0.9) for both generators. Default: 0.01
-  int generator_width = 16;     // Channels of the generators' first stage. Default: 16 (MNIST)
-  // Epochs of the joint training; 0 = the spec's training epochs. The attacker owns training
-  // here, and the generator needs far longer than a plain victim (the authors train 600 epochs).
+  double cross_rate = 0.1;
+  double lambda_div = 1.0;
+  double lambda_norm = 100.0;
+  double mask_density = 0.032;
+  int mask_epochs = 25;
+  double generator_lr = 0.01;
+  int generator_width = 16;  // their MNIST generator's
+  // The attacker owns training here, and the generator needs far longer than a plain victim (the
+  // authors train 600 epochs).
   int train_epochs = 0;
+  void visit(OptionVisitor& v) {
+    PoisonOptions::visit(v);
+    v("cross_rate", cross_rate, "p_cross: share of each batch carrying another image's trigger");
+    v("lambda_div", lambda_div, "diversity loss weight");
+    v("lambda_norm", lambda_norm, "mask norm loss weight");
+    v("mask_density", mask_density, "mask density left unpenalised");
+    v("mask_epochs", mask_epochs, "mask-generator pre-training epochs");
+    v("generator_lr", generator_lr, "Adam (betas 0.5, 0.9) learning rate of both generators");
+    v("generator_width", generator_width, "channels of the generators' first stage");
+    v("train_epochs", train_epochs, "epochs of the joint training; 0 = the spec's training epochs");
+  }
 };
 
 class InputAware final : public PoisonLabelAttack {

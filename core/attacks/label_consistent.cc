@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/attacks/patch.h"
+#include "core/attacks/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 
@@ -71,5 +72,8 @@ void LabelConsistent::restore(const Artifacts& state) {
 Artifacts LabelConsistent::artifacts(int64_t c, int64_t h, int64_t w) const {
   return {{"trigger_pattern", pattern(c, h, w)}, {"trigger_mask", options_.amplitude * mask(h, w)}};
 }
+
+PBE_REGISTER_ATTACK(LabelConsistent, LabelConsistentOptions, "lc",
+                    "Label-Consistent (Turner et al. 2019), clean-label: adversarially hardened target images with corner patches")
 
 }  // namespace pbe

@@ -23,9 +23,16 @@ struct LabelConsistentOptions : PoisonOptions {
     pgd.clamp = true;
   }
   PgdOptions pgd;
-  int size = 3;            // Checkerboard side in each corner. Default: 3
-  double amplitude = 1.0;  // Turner et al.'s reduced amplitude: 1 = full black/white. Default: 1
-  int surrogate_epochs = 0;  // Training epochs of the clean surrogate; 0 = the victim's.
+  int size = 3;
+  double amplitude = 1.0;
+  int surrogate_epochs = 0;
+  void visit(OptionVisitor& v) {
+    PoisonOptions::visit(v);
+    v.block("pgd", [this](OptionVisitor& b) { pgd.visit(b); }, "the PGD that makes the target-class images hard");
+    v("size", size, "checkerboard side in each corner");
+    v("amplitude", amplitude, "Turner et al.'s reduced amplitude; 1 = full black/white");
+    v("surrogate_epochs", surrogate_epochs, "training epochs of the clean surrogate; 0 = the victim's");
+  }
 };
 
 class LabelConsistent final : public PoisonLabelAttack {

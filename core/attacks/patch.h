@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "core/options.h"
+
 namespace pbe {
 
 // images * (1 - mask) + pattern * mask; images [N, C, H, W], pattern [C, H, W], mask [H, W].
@@ -17,8 +19,12 @@ at::Tensor checkerboard(int64_t size);
 
 // Where a square patch sits: a corner and the gap to the border.
 struct PatchPlacement {
-  std::string position = "bottom-right";  // bottom-right | bottom-left | top-right | top-left
-  int margin = 0;                         // Pixels between the patch and the image border.
+  std::string position = "bottom-right";
+  int margin = 0;
+  void visit(OptionVisitor& v) {
+    v("position", position, "the patch's corner: bottom-right, bottom-left, top-right or top-left");
+    v("margin", margin, "pixels between the patch and the image border");
+  }
   // Throws ConfigError naming `attack` for an unknown position or a negative margin.
   void validate(const std::string& attack) const;
   // Top-left (row, column) of a size x size patch; ConfigError if it does not fit the image.

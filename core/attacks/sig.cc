@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/attacks/registry.h"
 #include "core/errors.h"
 
 namespace pbe {
@@ -33,5 +34,8 @@ Artifacts Sig::artifacts(int64_t c, int64_t h, int64_t w) const {
   return {{"train_signal", signal(options_.delta, c, h, w)},
           {"test_signal", signal(options_.test_delta, c, h, w)}};
 }
+
+PBE_REGISTER_ATTACK(Sig, SigOptions, "sig",
+                    "SIG (Barni et al. 2019), clean-label: a horizontal sinusoid on target-class images")
 
 }  // namespace pbe

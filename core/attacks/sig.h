@@ -12,9 +12,15 @@ namespace pbe {
 // what the PBE paper's "10% of CIFAR-10" amounts to).
 struct SigOptions : PoisonOptions {
   SigOptions() { poison_rate = 1.0; }
-  double delta = 20.0 / 255;       // Amplitude in the poisoned training images. Default: 20/255
-  double test_delta = 20.0 / 255;  // Amplitude at test time (the PBE code evaluates 10/255). Default: 20/255
-  double frequency = 6;            // Periods across the image width. Default: 6
+  double delta = 20.0 / 255;
+  double test_delta = 20.0 / 255;  // the PBE code evaluates 10/255
+  double frequency = 6;
+  void visit(OptionVisitor& v) {
+    PoisonOptions::visit(v);
+    v("delta", delta, "the sinusoid's amplitude in the poisoned training images");
+    v("test_delta", test_delta, "its amplitude at test time");
+    v("frequency", frequency, "periods across the image width");
+  }
 };
 
 class Sig final : public PoisonLabelAttack {

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/attacks/registry.h"
 #include "core/errors.h"
 #include "core/models/autocast.h"
 
@@ -91,5 +92,8 @@ Artifacts TrojanNN::artifacts(int64_t, int64_t h, int64_t w) const {
   return {{"trigger_pattern", pattern_}, {"trigger_mask", mask(h, w)},
           {"neurons", neurons_.defined() ? neurons_.to(torch::kFloat) : torch::zeros({0})}};
 }
+
+PBE_REGISTER_ATTACK(TrojanNN, TrojanNNOptions, "trojannn",
+                    "TrojanNN (Liu et al. 2018): a patch optimised to excite chosen neurons of a clean model")
 
 }  // namespace pbe

@@ -13,13 +13,23 @@ namespace pbe {
 // `target_value` by minimising the squared error with Adam over the patch pasted on a black
 // image. The optimised trigger then poisons the training set like BadNets.
 struct TrojanNNOptions : PoisonOptions {
-  int size = 7;                 // Patch side (~7% of a 28x28 image, Liu et al.'s trigger area). Default: 7
-  PatchPlacement placement;     // Default: bottom-right, margin 0
-  int neurons = 2;              // Neurons to excite. Default: 2 (TrojanZoo, BackdoorBench)
-  double target_value = 100.0;  // Activation the neurons are driven to. Default: 100
-  int steps = 1000;             // Optimisation steps. Default: 1000
-  double lr = 0.1;              // Adam step size on the tanh-parametrised pattern. Default: 0.1
-  int surrogate_epochs = 0;     // Training epochs of the clean model; 0 = the victim's.
+  int size = 7;  // ~7% of a 28x28 image, Liu et al.'s trigger area
+  PatchPlacement placement;
+  int neurons = 2;  // TrojanZoo, BackdoorBench
+  double target_value = 100.0;
+  int steps = 1000;
+  double lr = 0.1;
+  int surrogate_epochs = 0;
+  void visit(OptionVisitor& v) {
+    PoisonOptions::visit(v);
+    v("size", size, "patch side in pixels");
+    placement.visit(v);
+    v("neurons", neurons, "penultimate neurons the trigger excites");
+    v("target_value", target_value, "activation the neurons are driven to");
+    v("steps", steps, "optimisation steps");
+    v("lr", lr, "Adam step size on the tanh-parametrised pattern");
+    v("surrogate_epochs", surrogate_epochs, "training epochs of the clean model; 0 = the victim's");
+  }
 };
 
 class TrojanNN final : public PoisonLabelAttack {

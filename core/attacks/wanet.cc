@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "core/attacks/registry.h"
 #include "core/errors.h"
 
 namespace pbe {
@@ -64,5 +65,8 @@ PoisonedDataset WaNet::poison(const Dataset& clean, uint64_t seed) const {
 }
 
 Artifacts WaNet::artifacts(int64_t, int64_t, int64_t) const { return {{"warp_grid", grid_[0]}}; }
+
+PBE_REGISTER_ATTACK(WaNet, WaNetOptions, "wanet",
+                    "WaNet (Nguyen & Tran 2021): an imperceptible warp, with noise-mode rows")
 
 }  // namespace pbe

@@ -12,11 +12,19 @@ namespace pbe {
 // count) further rows get the warp plus per-image random noise (amplitude 1/H) and keep their
 // true labels, so the model learns the exact warp, not any warp.
 struct WaNetOptions : PoisonOptions {
-  int k = 4;                  // Control grid side. Default: 4
-  double s = 0.5;             // Warp strength. Default: 0.5
-  double grid_rescale = 1.0;  // Default: 1
-  double cross_ratio = 2.0;   // Noise-mode rows per poisoned row; 0 = no noise mode. Default: 2
-  uint64_t trigger_seed = 0;  // The warping field's seed, fixed across run seeds. Default: 0
+  int k = 4;
+  double s = 0.5;
+  double grid_rescale = 1.0;
+  double cross_ratio = 2.0;
+  uint64_t trigger_seed = 0;
+  void visit(OptionVisitor& v) {
+    PoisonOptions::visit(v);
+    v("k", k, "side of the warp's control grid");
+    v("s", s, "warp strength");
+    v("grid_rescale", grid_rescale, "scale of the warped grid");
+    v("cross_ratio", cross_ratio, "noise-mode rows (random warps, true labels) per poisoned row; 0 = none");
+    v("trigger_seed", trigger_seed, "the warping field's seed, fixed across run seeds");
+  }
 };
 
 class WaNet final : public PoisonLabelAttack {

@@ -4,18 +4,27 @@
 #include <cstdint>
 #include <string>
 
+#include "core/options.h"
+
 namespace pbe {
 
 // Training-time augmentation on float images in [0, 1], in this order: random crop, rotation,
 // horizontal flip (torchvision's RandomApply(RandomCrop, p), RandomApply(RandomRotation, p),
 // RandomHorizontalFlip, as the PBE release uses them).
 struct Augmentation {
-  int crop_padding = 0;               // Random crop after zero padding by this many pixels; 0 = off.
-  bool horizontal_flip = false;       // Flip with probability 1/2.
-  double crop_probability = 1.0;      // Of cropping a given image. Default: 1
-  double rotation_degrees = 0;        // Rotate by a uniform angle in [-this, this]; 0 = off.
-  double rotation_probability = 1.0;  // Of rotating a given image. Default: 1
+  int crop_padding = 0;
+  bool horizontal_flip = false;
+  double crop_probability = 1.0;
+  double rotation_degrees = 0;
+  double rotation_probability = 1.0;
   bool enabled() const { return crop_padding > 0 || rotation_degrees > 0 || horizontal_flip; }
+  void visit(OptionVisitor& v) {
+    v("crop_padding", crop_padding, "random crop after zero padding by this many pixels; 0 = off");
+    v("crop_probability", crop_probability, "of cropping a given image");
+    v("rotation_degrees", rotation_degrees, "rotate by a uniform angle in [-this, this]; 0 = off");
+    v("rotation_probability", rotation_probability, "of rotating a given image");
+    v("horizontal_flip", horizontal_flip, "flip with probability 1/2");
+  }
 };
 
 // The PBE release's augmentation before PGD: crop with padding 5 (p 0.8), rotation +-10 degrees

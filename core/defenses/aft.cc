@@ -1,5 +1,6 @@
 #include "core/defenses/aft.h"
 
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 
@@ -79,5 +80,8 @@ DefenseResult Aft::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
   result.curve = train_classifier(model, ctx.clean_extra, t, ctx.group, ctx.evaluate, ctx.progress);
   return result;
 }
+
+PBE_REGISTER_DEFENSE(Aft, AftOptions, "aft",
+                     "AFT (Mu et al. 2023), clean data: fine-tuning on adversarial examples, then on the clean set")
 
 }  // namespace pbe

@@ -11,6 +11,9 @@ namespace pbe {
 // and uses the dataset's usual augmentation otherwise: on Fashion-MNIST the release's 5-pixel
 // crops and rotations cost 4-12 points of ACC (docs/results.md).
 struct DefenseAugmentation {
+  static constexpr const char* kDoc =
+      "before PGD: auto (the release's on 3-channel data, the dataset's otherwise), release, dataset, or a "
+      "mapping as the dataset's";
   enum class Kind { kAuto, kRelease, kDataset, kCustom } kind = Kind::kAuto;
   Augmentation custom;  // kCustom only
   // The augmentation for `data`, whose usual one is `dataset_augmentation`.
@@ -32,12 +35,20 @@ SgdRecipe pbe_sgd_recipe();
 // (crop padding 5 p 0.8, rotation +-10 degrees p 0.5, horizontal flip) before PGD on CIFAR-like
 // data.
 struct AftOptions {
-  double clean_fraction = 0.05;  // Clean extra set size / training set size. Default: 0.05
-  int epochs = 20;               // Default: 20
-  int adversarial_epochs = 3;    // Epochs [0, adversarial_epochs) train on PGD examples. Default: 3
+  double clean_fraction = 0.05;
+  int epochs = 20;
+  int adversarial_epochs = 3;
   PgdOptions pgd = pbe_pgd_options();
   SgdRecipe sgd = pbe_sgd_recipe();
   DefenseAugmentation augmentation;
+  void visit(OptionVisitor& v) {
+    v("clean_fraction", clean_fraction, "clean extra set size / training set size");
+    v("epochs", epochs, "fine-tuning epochs");
+    v("adversarial_epochs", adversarial_epochs, "the first this many epochs train on PGD examples, the rest on the clean set");
+    v.block("pgd", [this](OptionVisitor& b) { pgd.visit(b); }, "the adversarial examples' PGD");
+    v("augmentation", augmentation, DefenseAugmentation::kDoc);
+    sgd.visit(v);
+  }
 };
 
 class Aft final : public Defense {

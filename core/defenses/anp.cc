@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 #include "core/training/batches.h"
@@ -231,5 +232,8 @@ DefenseResult Anp::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
   }
   return result;
 }
+
+PBE_REGISTER_DEFENSE(Anp, AnpOptions, "anp",
+                     "Adversarial Neuron Pruning (Wu & Wang 2021): prune the neurons most sensitive to weight perturbations")
 
 }  // namespace pbe

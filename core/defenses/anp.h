@@ -22,7 +22,7 @@ namespace pbe {
 // the perturbation is projected back into its eps ball after the ascent step (the paper's
 // constraint; the release lets one step from a random start reach 2 eps).
 struct AnpOptions {
-  double clean_fraction = 0.05;  // Clean extra set size / training set size.
+  double clean_fraction = 0.05;
   double eps = 0.4;
   int perturbation_steps = 1;
   double alpha = 0.2;
@@ -30,13 +30,26 @@ struct AnpOptions {
   int iterations = 2000;
   int64_t batch_size = 128;
   std::string prune_by = "threshold";  // threshold | count
-  double threshold = 0.2;              // prune_by threshold: masks below it are pruned.
-  int64_t count = 0;                   // prune_by count: the `count` smallest masks are pruned.
-  double max_prune_ratio = 0.9;        // Never prune more than this share of the neurons.
-  // For the record only: the evaluator's ACC/ASR after pruning each multiple of this share of the
-  // neurons (smallest masks first) up to max_prune_ratio; 0 = none. The pruning itself never
-  // looks at it (BackdoorBench picks its threshold from this curve on the test set).
+  double threshold = 0.2;
+  int64_t count = 0;
+  double max_prune_ratio = 0.9;
+  // The pruning itself never looks at the sweep (BackdoorBench picks its threshold from this curve
+  // on the test set).
   double sweep_step = 0;
+  void visit(OptionVisitor& v) {
+    v("clean_fraction", clean_fraction, "clean extra set size / training set size");
+    v("eps", eps, "bound of the multiplicative weight and bias perturbations");
+    v("perturbation_steps", perturbation_steps, "signed ascent steps on the perturbations per iteration");
+    v("alpha", alpha, "weight of the clean loss against the perturbed one");
+    v("mask_lr", mask_lr, "SGD learning rate of the masks (momentum 0.9)");
+    v("iterations", iterations, "mask updates");
+    v("batch_size", batch_size, "global batch of the mask updates");
+    v("prune_by", prune_by, "threshold (masks below `threshold`) or count (the `count` smallest masks)");
+    v("threshold", threshold, "prune_by threshold: masks below it are pruned");
+    v("count", count, "prune_by count: how many of the smallest masks are pruned");
+    v("max_prune_ratio", max_prune_ratio, "never prune more than this share of the neurons");
+    v("sweep_step", sweep_step, "for the record only: ACC/ASR after pruning each multiple of this share, smallest masks first; 0 = none");
+  }
 };
 
 // A layer whose output channels are ANP's neurons: its weight and bias (dim 0 = channel).

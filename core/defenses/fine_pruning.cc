@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 #include "core/metrics/evaluation.h"
 #include "core/training/data_parallel.h"
@@ -74,5 +75,8 @@ DefenseResult FinePruning::purify(ClassifierImpl& model, const DefenseContext& c
   }
   return result;
 }
+
+PBE_REGISTER_DEFENSE(FinePruning, FinePruningOptions, "fp",
+                     "Fine-Pruning (Liu et al. 2018): prune the last conv layer's dormant channels, then fine-tune")
 
 }  // namespace pbe

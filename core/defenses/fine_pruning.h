@@ -10,13 +10,19 @@ namespace pbe {
 // threshold"; BackdoorBench's relative 10%), then fine-tune. Backdoor neurons are dormant on clean data, so they go first. Pruning is a
 // channel mask inside the model (ClassifierImpl::last_conv_mask), kept through fine-tuning.
 struct FinePruningOptions {
-  double clean_fraction = 0.05;  // Clean extra set size / training set size. Default: 0.05
-  // Stop before the clean-set accuracy falls below (1 - this) x the unpruned model's. Default: 0.1,
+  double clean_fraction = 0.05;
   // BackdoorBench's acc_ratio (which measures it on the test set; here the defender's clean set).
   double max_acc_drop = 0.1;
-  double max_prune_ratio = 0.95;  // Never prune more than this share of the channels. Default: 0.95
-  int epochs = 10;                // Fine-tuning after pruning; 0 = prune only. Default: 10
-  SgdRecipe sgd;                  // Default: batch 128, lr 0.01, momentum 0.9, wd 5e-4, cosine (as FT)
+  double max_prune_ratio = 0.95;
+  int epochs = 10;
+  SgdRecipe sgd;  // FT's
+  void visit(OptionVisitor& v) {
+    v("clean_fraction", clean_fraction, "clean extra set size / training set size");
+    v("max_acc_drop", max_acc_drop, "stop before the clean-set accuracy falls below (1 - this) x the unpruned model's");
+    v("max_prune_ratio", max_prune_ratio, "never prune more than this share of the channels");
+    v("epochs", epochs, "fine-tuning epochs after pruning; 0 = prune only");
+    sgd.visit(v);
+  }
 };
 
 class FinePruning final : public Defense {

@@ -1,5 +1,6 @@
 #include "core/defenses/fine_tuning.h"
 
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 
 namespace pbe {
@@ -22,5 +23,8 @@ DefenseResult FineTuning::purify(ClassifierImpl& model, const DefenseContext& ct
   result.curve = train_classifier(model, ctx.clean_extra, train, ctx.group, ctx.evaluate, ctx.progress);
   return result;
 }
+
+PBE_REGISTER_DEFENSE(FineTuning, FineTuningOptions, "ft",
+                     "FT: fine-tuning on the clean extra set (BackdoorBench)")
 
 }  // namespace pbe

@@ -5,9 +5,14 @@ namespace pbe {
 
 // FT: plain fine-tuning of the infected model on the clean extra set (BackdoorBench's "ft").
 struct FineTuningOptions {
-  double clean_fraction = 0.05;  // Clean extra set size / training set size. Default: 0.05
-  int epochs = 10;               // Default: 10
-  SgdRecipe sgd;                 // Default: batch 128, lr 0.01, momentum 0.9, wd 5e-4, cosine
+  double clean_fraction = 0.05;
+  int epochs = 10;
+  SgdRecipe sgd;  // BackdoorBench's: batch 128, lr 0.01, momentum 0.9, wd 5e-4, cosine
+  void visit(OptionVisitor& v) {
+    v("clean_fraction", clean_fraction, "clean extra set size / training set size");
+    v("epochs", epochs, "fine-tuning epochs");
+    sgd.visit(v);
+  }
 };
 
 class FineTuning final : public Defense {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 #include "core/training/batches.h"
@@ -164,5 +165,8 @@ DefenseResult Ibau::purify(ClassifierImpl& model, const DefenseContext& ctx) con
   for (auto& p : params) p.mutable_grad() = at::Tensor();
   return result;
 }
+
+PBE_REGISTER_DEFENSE(Ibau, IbauOptions, "ibau",
+                     "I-BAU (Zeng et al. 2022): unlearning a universal adversarial perturbation through implicit hypergradients")
 
 }  // namespace pbe

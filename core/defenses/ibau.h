@@ -19,7 +19,7 @@ namespace pbe {
 // reg 1e-3, no projection, 1% patched, Adam lr 1e-3, batch 100. Unlike the release, the inner loss
 // uses the current batch (the release always uses the first).
 struct IbauOptions {
-  double clean_fraction = 0.05;  // Clean extra set size / training set size.
+  double clean_fraction = 0.05;
   int rounds = 5;
   int fixed_point_iterations = 5;
   double inner_lr = 0.1;
@@ -29,6 +29,18 @@ struct IbauOptions {
   double patched_fraction = 0.01;
   double lr = 1e-3;
   int64_t batch_size = 100;
+  void visit(OptionVisitor& v) {
+    v("clean_fraction", clean_fraction, "clean extra set size / training set size");
+    v("rounds", rounds, "perturbation and unlearning rounds");
+    v("fixed_point_iterations", fixed_point_iterations, "unrolled steps of the inner fixed-point map (K)");
+    v("inner_lr", inner_lr, "step of the inner fixed-point map");
+    v("perturbation_lr", perturbation_lr, "SGD learning rate of the universal perturbation");
+    v("regularization", regularization, "weight of |delta|^2 in the inner problem");
+    v("radius", radius, "L2 radius the perturbation is projected into; 0 = none");
+    v("patched_fraction", patched_fraction, "share of each batch that gets the perturbation in the outer loss");
+    v("lr", lr, "Adam learning rate of the model");
+    v("batch_size", batch_size, "global batch");
+  }
 };
 
 class Ibau final : public Defense {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 #include "core/training/batches.h"
@@ -154,5 +155,8 @@ DefenseResult Mcr::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
   repair_at(options_.t);
   return result;
 }
+
+PBE_REGISTER_DEFENSE(Mcr, McrOptions, "mcr",
+                     "Mode Connectivity Repair (Zhao et al. 2020): a point on a curve from the infected to a fine-tuned model")
 
 }  // namespace pbe

@@ -14,14 +14,20 @@ namespace pbe {
 // clean set. Defaults: the release's curve (one bend, 100 epochs, SGD lr 0.01, momentum 0.9),
 // BackdoorBench's t = 0.3 (its v1; the release only sweeps t) and FT's endpoint.
 struct McrOptions {
-  double clean_fraction = 0.05;  // Clean extra set size / training set size.
-  int endpoint_epochs = 10;      // Fine-tuning of the t = 1 endpoint (FT's recipe).
+  double clean_fraction = 0.05;
+  int endpoint_epochs = 10;
   int curve_epochs = 100;
   double t = 0.3;
-  // For the record only: the evaluator's ACC/ASR at t = 0, sweep_step, 2 sweep_step, ..., 1;
-  // 0 = none. The repair never looks at it.
-  double sweep_step = 0;
-  SgdRecipe sgd;                 // Endpoint fine-tuning and curve training.
+  double sweep_step = 0;  // The repair never looks at the sweep.
+  SgdRecipe sgd;
+  void visit(OptionVisitor& v) {
+    v("clean_fraction", clean_fraction, "clean extra set size / training set size");
+    v("endpoint_epochs", endpoint_epochs, "fine-tuning epochs of the t = 1 endpoint");
+    v("curve_epochs", curve_epochs, "training epochs of the curve's bend");
+    v("t", t, "where on the curve the repaired model lies (0 = infected, 1 = fine-tuned)");
+    v("sweep_step", sweep_step, "for the record only: ACC/ASR at t = 0, this, twice this, ..., 1; 0 = none");
+    sgd.visit(v);  // the endpoint's fine-tuning and the curve's training
+  }
 };
 
 class Mcr final : public Defense {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 
@@ -67,5 +68,8 @@ DefenseResult Nad::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
   result.curve = train_classifier(model, ctx.clean_extra, s, ctx.group, ctx.evaluate, ctx.progress);
   return result;
 }
+
+PBE_REGISTER_DEFENSE(Nad, NadOptions, "nad",
+                     "Neural Attention Distillation (Li et al. 2021): a fine-tuned teacher's attention maps distilled into the model")
 
 }  // namespace pbe

@@ -13,12 +13,20 @@ namespace pbe {
 // Defaults are BackdoorBench's: teacher 10 epochs, student 20, betas 500/1000/1000 for the three
 // deepest stages, p = 2, and the FT recipe (SGD lr 0.01, momentum 0.9, wd 5e-4, batch 128, cosine).
 struct NadOptions {
-  double clean_fraction = 0.05;  // Clean extra set size / training set size.
+  double clean_fraction = 0.05;
   int teacher_epochs = 10;
-  int epochs = 20;               // Student (distillation) epochs.
-  std::vector<double> betas{500, 1000, 1000};  // One per stage, shallow to deep.
-  double power = 2.0;            // p of the attention map.
+  int epochs = 20;
+  std::vector<double> betas{500, 1000, 1000};
+  double power = 2.0;
   SgdRecipe sgd;
+  void visit(OptionVisitor& v) {
+    v("clean_fraction", clean_fraction, "clean extra set size / training set size");
+    v("teacher_epochs", teacher_epochs, "fine-tuning epochs of the teacher");
+    v("epochs", epochs, "distillation epochs of the student");
+    v("betas", betas, "attention-loss weight per model stage, shallow to deep (the deepest stages)");
+    v("power", power, "p of the attention map");
+    sgd.visit(v);
+  }
 };
 
 class Nad final : public Defense {

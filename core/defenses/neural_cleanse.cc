@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/attacks/patch.h"
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 #include "core/training/data_parallel.h"
@@ -208,5 +209,8 @@ DefenseResult NeuralCleanse::purify(ClassifierImpl& model, const DefenseContext&
   result.curve = train_classifier(model, unlearn, t, group, ctx.evaluate, ctx.progress);
   return result;
 }
+
+PBE_REGISTER_DEFENSE(NeuralCleanse, NeuralCleanseOptions, "nc",
+                     "Neural Cleanse (Wang et al. 2019): reverse each class's trigger, unlearn the flagged classes' triggers")
 
 }  // namespace pbe

@@ -21,19 +21,34 @@ namespace pbe {
 // BackdoorBench's 80 epochs per class and its unlearning set (20% stamped, labels kept; the
 // reference has no unlearning code), fine-tuned with FT's recipe and epochs.
 struct NeuralCleanseOptions {
-  double clean_fraction = 0.05;  // Clean extra set size / training set size.
-  int epochs = 80;               // Passes over the clean set per class (upper bound).
+  double clean_fraction = 0.05;
+  int epochs = 80;
   int64_t batch_size = 32;
   double lr = 0.1;
   double init_cost = 1e-3;
   double attack_success_threshold = 0.99;
   int patience = 5;
   double cost_multiplier = 2.0;
-  int early_stop_patience = 25;  // Epochs without a smaller mask before stopping (0 = never).
+  int early_stop_patience = 25;
   double anomaly_threshold = 2.0;
-  double unlearn_fraction = 0.2;  // Share of the clean extra set stamped for unlearning.
+  double unlearn_fraction = 0.2;
   int unlearn_epochs = 10;
-  SgdRecipe sgd;                  // Unlearning; FT's recipe.
+  SgdRecipe sgd;  // FT's
+  void visit(OptionVisitor& v) {
+    v("clean_fraction", clean_fraction, "clean extra set size / training set size");
+    v("epochs", epochs, "passes over the clean set per class (upper bound)");
+    v("trigger_batch_size", batch_size, "batch of the trigger reversal (Adam)");
+    v("trigger_lr", lr, "Adam learning rate of the trigger reversal");
+    v("init_cost", init_cost, "weight of the mask's L1 norm once the trigger works");
+    v("attack_success_threshold", attack_success_threshold, "share of clean images sent to the class that counts as working");
+    v("patience", patience, "epochs above or below the threshold before the cost changes");
+    v("cost_multiplier", cost_multiplier, "factor the cost goes up by (down by its 1.5th power)");
+    v("early_stop_patience", early_stop_patience, "epochs without a smaller mask before stopping; 0 = never");
+    v("anomaly_threshold", anomaly_threshold, "anomaly index (MAD) above which a class is flagged");
+    v("unlearn_fraction", unlearn_fraction, "share of the clean extra set stamped with a flagged trigger for unlearning");
+    v("unlearn_epochs", unlearn_epochs, "unlearning fine-tuning epochs");
+    sgd.visit(v);  // the unlearning
+  }
 };
 
 // A class's reverse-engineered trigger.

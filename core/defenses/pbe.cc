@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 #include "core/metrics/evaluation.h"
 #include "core/random.h"
@@ -102,5 +103,8 @@ DefenseResult Pbe::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
   result.selected = selected;
   return result;
 }
+
+PBE_REGISTER_DEFENSE(Pbe, PbeOptions, "pbe",
+                     "PBE, Progressive Backdoor Erasing (Mu et al. 2023): no clean data; adversarial fine-tuning and filtering of the training set")
 
 }  // namespace pbe

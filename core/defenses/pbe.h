@@ -29,11 +29,21 @@ struct PbeOptions {
   double initial_fraction = 0.05;
   int steps = 4;
   int epochs_per_step = 10;
-  int adversarial_batches = 31;          // Steps >= 1: adversarial batches of epoch 0.
-  std::vector<double> fractions{0.2, 0.5, 0.7};  // Kept after steps 0, 1, 2 (steps - 1 values).
+  int adversarial_batches = 31;
+  std::vector<double> fractions{0.2, 0.5, 0.7};
   PgdOptions pgd = pbe_pgd_options();
   SgdRecipe sgd = pbe_sgd_recipe();
   DefenseAugmentation augmentation;
+  void visit(OptionVisitor& v) {
+    v("initial_fraction", initial_fraction, "share of the training set in the first, random working set");
+    v("steps", steps, "purification steps");
+    v("epochs_per_step", epochs_per_step, "fine-tuning epochs per step");
+    v("adversarial_batches", adversarial_batches, "steps >= 1: batches of the first epoch on adversarial examples");
+    v("fractions", fractions, "share of the training set kept after each step but the last (steps - 1 values)");
+    v.block("pgd", [this](OptionVisitor& b) { pgd.visit(b); }, "the adversarial examples' PGD");
+    v("augmentation", augmentation, DefenseAugmentation::kDoc);
+    sgd.visit(v);
+  }
 };
 
 class Pbe final : public Defense {

@@ -7,12 +7,19 @@
 #include "core/data/augmentation.h"
 #include "core/data/dataset.h"
 #include "core/models/classifier.h"
+#include "core/options.h"
 #include "core/training/progress.h"
 #include "distributed/process_group.h"
 
 namespace pbe {
 
 enum class LrSchedule { kConstant, kCosine, kMultiStep };
+// How specs spell each schedule.
+inline const std::vector<std::pair<const char*, LrSchedule>>& lr_schedule_names() {
+  static const std::vector<std::pair<const char*, LrSchedule>> names{
+      {"cosine", LrSchedule::kCosine}, {"multistep", LrSchedule::kMultiStep}, {"constant", LrSchedule::kConstant}};
+  return names;
+}
 
 // Replaces a batch's local (augmented) float images before the step, e.g. with adversarial
 // examples of the current model: (model, images, labels, epoch, batch) -> images.
@@ -58,11 +65,18 @@ struct TrainOptions {
 
 // The SGD knobs a fine-tuning defense exposes (FT, AFT, PBE).
 struct SgdRecipe {
-  int64_t batch_size = 128;  // Global batch.
+  int64_t batch_size = 128;
   double lr = 0.01;
   double momentum = 0.9;
   double weight_decay = 5e-4;
   LrSchedule schedule = LrSchedule::kCosine;
+  void visit(OptionVisitor& v) {
+    v("batch_size", batch_size, "global batch, split over the ranks");
+    v("lr", lr, "SGD learning rate");
+    v("momentum", momentum, "SGD momentum");
+    v("weight_decay", weight_decay, "SGD weight decay");
+    v.choice("schedule", schedule, lr_schedule_names(), "learning-rate schedule: cosine, multistep or constant");
+  }
   // Throws ConfigError "<owner>: ..." unless batch_size and lr are positive.
   void check(const std::string& owner) const;
   // TrainOptions running this recipe for `epochs` epochs.

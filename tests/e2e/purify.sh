@@ -87,7 +87,7 @@ bad "model_5class.pt: the model maps \[2, 1, 28, 28\] images to shape \[2, 5\], 
 bad "model_rgb.pt: the model cannot take the data's images \[2, 1, 28, 28\]" --model "$W/model_rgb.pt" --data "$W/data" --out "$W/x.pt"
 bad "nodata/train-images-idx3-ubyte.gz: file not found" --model "$W/model.pt" --data "$W/nodata" --out "$W/x.pt"
 bad "--method aft needs clean extra data: --clean DIR" --model "$W/model.pt" --data "$W/data" --method aft --out "$W/x.pt"
-bad "--clean is for the clean-data methods; PBE works from the \\(possibly poisoned\\) --data alone" --model "$W/model.pt" \
+bad "--clean is for the clean-data methods; --method pbe works from the \\(possibly poisoned\\) --data alone" --model "$W/model.pt" \
     --data "$W/data" --clean "$W/clean" --out "$W/x.pt"
 bad "--method nc needs clean extra data: --clean DIR" --model "$W/model.pt" --data "$W/data" --method nc --out "$W/x.pt"
 bad "fp: the model exposes no last convolutional layer to prune" --model "$W/model.pt" --data "$W/data" --method fp \

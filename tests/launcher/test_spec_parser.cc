@@ -100,9 +100,9 @@ TEST(SpecParser, WrongTypeNamesTheValue) {
 
 TEST(SpecParser, UnknownNames) {
   EXPECT_EQ(error_of(replace(kValid, "name: badnets", "name: badnet")),
-            "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: none, badnets, blend, sig, wanet, input-aware, lc, trojannn)");
+            "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: none, badnets, blend, input-aware, lc, sig, trojannn, wanet)");
   EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: abl")),
-            "spec.yaml:21: defenses[1].name: unknown defense 'abl' (known: none, ft, fp, nad, anp, ibau, nc, mcr, aft, pbe)");
+            "spec.yaml:21: defenses[1].name: unknown defense 'abl' (known: none, aft, anp, fp, ft, ibau, mcr, nad, nc, pbe)");
   EXPECT_EQ(error_of(replace(kValid, "name: small-cnn", "name: vgg")),
             "spec.yaml:7: model.name: unknown model 'vgg' (known: small-cnn, preact-resnet18)");
   EXPECT_EQ(error_of(replace(kValid, "name: synthetic", "name: imagenet")),
