@@ -20,7 +20,6 @@ class ProgressReporter {
   void start(const std::string& label);
   void on_event(const ProgressEvent& event);
   ProgressFn callback();
-  double images_done() const { return done_; }  // image passes this run made
   // Fraction of the total done (run or resumed from a checkpoint), in [0, 1].
   double fraction_done() const;
   // Seconds left at the throughput so far, `elapsed_seconds` after the start; -1 before any work.

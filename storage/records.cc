@@ -10,8 +10,6 @@ std::string to_string(Status status) {
   switch (status) {
     case Status::kDone: return "done";
     case Status::kFailed: return "failed";
-    case Status::kSkipped: return "skipped";
-    case Status::kRunning: return "running";
   }
   return "unknown";
 }

@@ -23,7 +23,7 @@ struct CellKey {
   std::string group_path() const;
 };
 
-enum class Status { kDone, kFailed, kSkipped, kRunning };
+enum class Status { kDone, kFailed };
 std::string to_string(Status status);
 
 struct Provenance {
