@@ -19,6 +19,7 @@
 #include "launcher/progress_reporter.h"
 #include "core/defenses/registry.h"
 #include "launcher/registry.h"
+#include "util/atomic_file.h"
 
 namespace pbe {
 namespace {
@@ -149,10 +150,8 @@ int purify_command(const World& world, const PurifyOptions& o) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   if (!root) return 0;
-  // Written next to its destination and renamed, so an existing file is replaced whole or not at all.
-  const std::string partial = o.out + ".partial";
-  model->save(partial);
-  std::filesystem::rename(partial, o.out);
+  // An existing file is replaced whole or not at all.
+  write_atomically(o.out, [&](const std::string& partial) { model->save(partial); }, "partial");
 
   std::cout << "purify: " << o.method << " on " << o.data << " (" << data.train.size()
             << " training images), model " << o.model << "\n";

@@ -1,6 +1,5 @@
 // `pbe_dist inspect` and `pbe_dist merge`: what a results file holds, and joining several.
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -18,6 +17,7 @@
 #include "launcher/plan.h"
 #include "launcher/spec.h"
 #include "storage/result_store.h"
+#include "util/atomic_file.h"
 #include "storage/storage_error.h"
 
 namespace pbe {
@@ -106,7 +106,6 @@ int inspect_command(const World& world, const std::string& path) {
 
 int merge_command(const World& world, const MergeOptions& o) {
   if (world.rank() != 0) return 0;
-  const std::string tmp = o.output + ".merging-" + std::to_string(::getpid());
   try {
     if (fs::exists(o.output) && !o.overwrite)
       throw StorageError(o.output + ": exists; pass --overwrite to replace it");
@@ -116,41 +115,41 @@ int merge_command(const World& world, const MergeOptions& o) {
       if (inputs.back().stored.spec_text != inputs.front().stored.spec_text)
         throw StorageError(path + ": another spec than " + o.inputs.front() + "'s (their /spec differ)");
     }
-    fs::copy_file(o.inputs.front(), tmp, fs::copy_options::overwrite_existing);
-    ResultStore::open(tmp)->commit([&](ResultWriter& w) {
-      auto have = rows_by_unit(inputs.front().stored.rows);
-      auto cells = inputs.front().stored.attacks;
-      std::vector<MatrixRow> rows = inputs.front().stored.rows;
-      for (size_t i = 1; i < inputs.size(); ++i) {
-        const StoredResults& s = inputs[i].stored;
-        for (const auto& [group, unit] : s.attacks) {
-          if (const auto it = cells.find(group); it == cells.end()) {
-            w.copy_object(o.inputs[i], group);  // the whole cell: attack and defenses
-            cells.emplace(group, unit);
-          } else if (const std::string why = conflict(it->second, unit); !why.empty()) {
-            // Another infected model: its defenses' records cannot be joined to this one's.
-            throw StorageError(o.inputs[i] + ": conflicting duplicate of " + group + " attack: " + why);
+    // The merged file is built in a temporary and replaces o.output whole (util/atomic_file.h).
+    write_atomically(o.output, [&](const std::string& tmp) {
+      fs::copy_file(o.inputs.front(), tmp, fs::copy_options::overwrite_existing);
+      ResultStore::open(tmp)->commit([&](ResultWriter& w) {
+        auto have = rows_by_unit(inputs.front().stored.rows);
+        auto cells = inputs.front().stored.attacks;
+        std::vector<MatrixRow> rows = inputs.front().stored.rows;
+        for (size_t i = 1; i < inputs.size(); ++i) {
+          const StoredResults& s = inputs[i].stored;
+          for (const auto& [group, unit] : s.attacks) {
+            if (const auto it = cells.find(group); it == cells.end()) {
+              w.copy_object(o.inputs[i], group);  // the whole cell: attack and defenses
+              cells.emplace(group, unit);
+            } else if (const std::string why = conflict(it->second, unit); !why.empty()) {
+              // Another infected model: its defenses' records cannot be joined to this one's.
+              throw StorageError(o.inputs[i] + ": conflicting duplicate of " + group + " attack: " + why);
+            }
+          }
+          for (const auto& [key, row] : rows_by_unit(s.rows)) {
+            const auto it = have.find(key);
+            if (it == have.end()) {
+              const std::string defense_group = key.first + "/defenses/" + key.second;
+              if (!w.has_object(defense_group)) w.copy_object(o.inputs[i], defense_group);  // absent: the attack failed
+              have.emplace(key, row);
+              rows.push_back(row);
+            } else if (const std::string why = conflict(it->second, row); !why.empty()) {
+              throw StorageError(o.inputs[i] + ": conflicting duplicate of " + key.first + " " + key.second + ": " + why);
+            }
           }
         }
-        for (const auto& [key, row] : rows_by_unit(s.rows)) {
-          const auto it = have.find(key);
-          if (it == have.end()) {
-            const std::string defense_group = key.first + "/defenses/" + key.second;
-            if (!w.has_object(defense_group)) w.copy_object(o.inputs[i], defense_group);  // absent: the attack failed
-            have.emplace(key, row);
-            rows.push_back(row);
-          } else if (const std::string why = conflict(it->second, row); !why.empty()) {
-            throw StorageError(o.inputs[i] + ": conflicting duplicate of " + key.first + " " + key.second + ": " + why);
-          }
-        }
-      }
-      w.set_matrix(in_plan_order(rows, inputs.front().plan));
-      w.write_merged_from(o.inputs);
-    });
-    fs::rename(tmp, o.output);
+        w.set_matrix(in_plan_order(rows, inputs.front().plan));
+        w.write_merged_from(o.inputs);
+      });
+    }, "merging");
   } catch (const std::exception& e) {  // StorageError, a spec that no longer parses, a full disk
-    std::error_code ec;
-    fs::remove(tmp, ec);
     std::cerr << "pbe_dist: error: " << e.what() << "; nothing was written" << std::endl;
     return 2;
   }

@@ -1,6 +1,5 @@
 #include "storage/result_store.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,42 +7,30 @@
 #include "storage/h5.h"
 #include "storage/matrix_table.h"
 #include "storage/storage_error.h"
+#include "util/atomic_file.h"
 
 namespace pbe {
 namespace fs = std::filesystem;
 namespace {
 
-// Data and metadata of `path` on disk (a directory: its entries).
-void sync(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw StorageError(path.string() + ": cannot open to sync");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw StorageError(path.string() + ": fsync failed");
-}
-
-fs::path directory_of(const std::string& path) {
-  const auto dir = fs::path(path).parent_path();
-  return dir.empty() ? fs::path(".") : dir;
-}
-
-// The copy a commit writes: one name per process, next to the file (same filesystem: rename is
-// atomic).
-std::string commit_copy(const std::string& path) {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return path + ".commit-" + host + "-" + std::to_string(::getpid());
-}
-
-// Writes `write` into the file `copy` (opened read-write), closes it and syncs it.
-void write_and_sync(const std::string& copy, const std::string& context, const std::function<void(ResultWriter&)>& write) {
-  {
-    h5::Handle f = h5::checked(H5Fopen(copy.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), context, "open the commit copy");
-    ResultWriter writer(f, context);
-    write(writer);
-    h5::check(H5Fclose(f.release()), context, "close the commit copy");
+// Data and metadata of `path` on disk (a directory: its entries); StorageError when it fails.
+void sync(const std::string& path) {
+  try {
+    sync_path(path);
+  } catch (const std::runtime_error& e) {
+    throw StorageError(e.what());
   }
-  sync(copy);
+}
+
+// The copy a commit writes: one name per process, next to the file (util/atomic_file.h).
+std::string commit_copy(const std::string& path) { return temporary_path_for(path, "commit"); }
+
+// Writes `write` into the file `copy` (opened read-write) and closes it.
+void write_into(const std::string& copy, const std::string& context, const std::function<void(ResultWriter&)>& write) {
+  h5::Handle f = h5::checked(H5Fopen(copy.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), context, "open the commit copy");
+  ResultWriter writer(f, context);
+  write(writer);
+  h5::check(H5Fclose(f.release()), context, "close the commit copy");
 }
 
 }  // namespace
@@ -65,16 +52,17 @@ std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, bool o
     throw StorageError(path + ": results file exists; pass --overwrite to replace it, --resume to finish it, or "
                               "choose another output (-o)");
   std::error_code ec;
-  const fs::path dir = directory_of(path);
+  const std::string dir = directory_of(path);
   fs::create_directories(dir, ec);
-  if (ec) throw StorageError(path + ": cannot create directory " + dir.string() + ": " + ec.message());
+  if (ec) throw StorageError(path + ": cannot create directory " + dir + ": " + ec.message());
   const std::string copy = commit_copy(path);
   try {
     {
       h5::Handle f(H5Fcreate(copy.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
       if (f < 0) throw StorageError(path + ": cannot create results file (directory writable?)");
     }
-    write_and_sync(copy, path, [&](ResultWriter& w) { w.write_header(spec_text, provenance); });
+    write_into(copy, path, [&](ResultWriter& w) { w.write_header(spec_text, provenance); });
+    sync(copy);
     if (overwrite) {
       fs::rename(copy, path);
     } else if (::link(copy.c_str(), path.c_str()) != 0) {  // fails if the file appeared meanwhile
@@ -100,19 +88,18 @@ void ResultStore::commit(const std::function<void(ResultWriter&)>& write) {
     explicit Held(const CommitLock& lock) : l(lock) { if (l.lock) l.lock(); }
     ~Held() { if (l.unlock) l.unlock(); }
   } held(lock_);
-  const std::string copy = commit_copy(path_);
-  std::error_code ec;
   try {
-    fs::copy_file(path_, copy, fs::copy_options::overwrite_existing);
-    write_and_sync(copy, path_, write);
-    fs::rename(copy, path_);
-    sync(directory_of(path_));
-  } catch (const fs::filesystem_error& e) {
-    fs::remove(copy, ec);
-    throw StorageError(path_ + ": commit failed: " + e.what());
-  } catch (...) {
-    fs::remove(copy, ec);
+    write_atomically(
+        path_,
+        [&](const std::string& copy) {
+          fs::copy_file(path_, copy, fs::copy_options::overwrite_existing);
+          write_into(copy, path_, write);
+        },
+        "commit");
+  } catch (const StorageError&) {
     throw;
+  } catch (const std::runtime_error& e) {  // the copy, the rename or an fsync (filesystem_error is one)
+    throw StorageError(path_ + ": commit failed: " + e.what());
   }
 }
 

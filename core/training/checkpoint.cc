@@ -1,21 +1,18 @@
 #include "core/training/checkpoint.h"
 
-#include <fcntl.h>
 #include <torch/csrc/jit/serialization/pickle.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include <ATen/ATen.h>
 
 #include "core/errors.h"
+#include "util/atomic_file.h"
 
 namespace pbe {
-namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[8] = {'P', 'B', 'E', 'C', 'K', 'P', 'T', '1'};
@@ -32,15 +29,6 @@ uint32_t crc_of(const char* data, size_t size) {
   return static_cast<uint32_t>(crc);
 }
 
-void fsync_path(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error(path.string() + ": fsync failed");
-  }
-  ::close(fd);
-}
-
 }  // namespace
 
 void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
@@ -49,25 +37,14 @@ void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
   const std::vector<char> payload = torch::jit::pickle_save(c10::IValue(dict));
   const uint64_t size = payload.size();
   const uint32_t crc = crc_of(payload.data(), payload.size());
-  const fs::path target(path), dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(path + ": cannot create its directory: " + ec.message());
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  const fs::path tmp = path + ".tmp-" + host + "-" + std::to_string(::getpid());
-  {
+  write_atomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(kMagic, sizeof kMagic);
     out.write(reinterpret_cast<const char*>(&size), sizeof size);
     out.write(reinterpret_cast<const char*>(&crc), sizeof crc);
     out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
     if (!out) throw std::runtime_error(path + ": cannot write checkpoint (disk full?)");
-  }
-  fsync_path(tmp);
-  fs::rename(tmp, target, ec);
-  if (ec) throw std::runtime_error(path + ": cannot move checkpoint into place: " + ec.message());
-  fsync_path(dir);
+  });
 }
 
 namespace {

@@ -1,0 +1,49 @@
+#include "util/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace pbe {
+namespace fs = std::filesystem;
+
+std::string temporary_path_for(const std::string& path, const std::string& tag) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return path + "." + tag + "-" + host + "-" + std::to_string(::getpid());
+}
+
+void sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open to fsync");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw std::runtime_error(path + ": fsync failed");
+}
+
+std::string directory_of(const std::string& path) {
+  const auto dir = fs::path(path).parent_path();
+  return dir.empty() ? "." : dir.string();
+}
+
+void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write,
+                      const std::string& tag) {
+  const std::string dir = directory_of(path);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(path + ": cannot create its directory: " + ec.message());
+  const std::string temporary = temporary_path_for(path, tag);
+  try {
+    write(temporary);
+    sync_path(temporary);
+    fs::rename(temporary, path, ec);
+    if (ec) throw std::runtime_error(path + ": cannot move the new file into place: " + ec.message());
+  } catch (...) {
+    fs::remove(temporary, ec);
+    throw;
+  }
+  sync_path(dir);
+}
+
+}  // namespace pbe
