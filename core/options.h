@@ -3,8 +3,8 @@
 //   void visit(OptionVisitor& v) { v("epochs", epochs, "fine-tuning epochs"); ... }
 // that names every key with its member and a one-line doc, in the order they are read and
 // recorded. Whoever needs the keys is a visitor: the spec reader and the record of effective
-// options in the results file (launcher/option_readers.h), and the option tables of
-// `pbe_dist list` and the README. core/ never sees YAML.
+// options in the results file (launcher/yaml_options.h), and the option tables of
+// `pbe_dist list` (docs/options.md). core/ never sees YAML.
 #include <cstddef>
 #include <cstdint>
 #include <functional>

@@ -11,13 +11,13 @@
 #include <iostream>
 
 #include "core/data/dataset_source.h"
+#include "core/defenses/registry.h"
 #include "core/errors.h"
 #include "core/metrics/evaluation.h"
 #include "core/models/scripted_classifier.h"
 #include "core/random.h"
 #include "launcher/commands.h"
 #include "launcher/progress_reporter.h"
-#include "core/defenses/registry.h"
 #include "launcher/registry.h"
 #include "util/atomic_file.h"
 

@@ -3,10 +3,10 @@
 #include <set>
 #include <sstream>
 
-#include "core/errors.h"
-#include "core/models/classifier.h"
 #include "core/attacks/registry.h"
 #include "core/defenses/registry.h"
+#include "core/errors.h"
+#include "core/models/classifier.h"
 #include "launcher/registry.h"
 #include "launcher/spec.h"
 #include "launcher/yaml_map.h"
@@ -50,13 +50,7 @@ void parse_dataset(YamlMap m, ExperimentSpec& spec) {
     m.fail(m.node("synthetic"), "synthetic", "needs classes >= 2, channels >= 1, size >= 8, train/test >= 1");
   spec.training.augmentation = dataset_info(d.name, static_cast<int>(image_shape(d).channels)).augmentation;
   auto a = m.map("augmentation");
-  read_options(a, spec.training.augmentation);
-  a.finish();
-  try {
-    check_augmentation(spec.training.augmentation, "augmentation");
-  } catch (const ConfigError& e) {
-    a.fail(a.yaml(), "", e.what());
-  }
+  read_augmentation(a, spec.training.augmentation);
   m.finish();
 }
 

@@ -35,21 +35,24 @@ void YamlOptions::block(const char* key, const std::function<void(OptionVisitor&
   for (const auto& [k, v] : inner.recorded()) record(std::string(key) + "." + k, v);
 }
 
+NamedStrings read_augmentation(YamlMap& block, Augmentation& augmentation) {
+  const NamedStrings recorded = read_options(block, augmentation);
+  block.finish();
+  try {
+    check_augmentation(augmentation, "augmentation");
+  } catch (const ConfigError& e) {
+    block.fail(block.yaml(), "", e.what());
+  }
+  return recorded;
+}
+
 void YamlOptions::operator()(const char* key, DefenseAugmentation& value, const char*) {
   using Kind = DefenseAugmentation::Kind;
   if (map_.has(key) && !map_.node(key).IsScalar()) {
     YamlMap a = map_.map(key);
     value.kind = Kind::kCustom;
     value.custom = Augmentation{};
-    YamlOptions inner(a);
-    value.custom.visit(inner);
-    a.finish();
-    try {
-      check_augmentation(value.custom, key);
-    } catch (const ConfigError& e) {
-      a.fail(a.yaml(), "", e.what());
-    }
-    for (const auto& [k, v] : inner.recorded()) record(std::string(key) + "." + k, v);
+    for (const auto& [k, v] : read_augmentation(a, value.custom)) record(std::string(key) + "." + k, v);
   } else if (map_.has(key)) {
     const auto name = map_.get<std::string>(key, "");
     if (name == "auto") value.kind = Kind::kAuto;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data/augmentation.h"
 #include "core/options.h"
 #include "launcher/yaml_map.h"
 #include "storage/records.h"
@@ -46,5 +47,10 @@ NamedStrings read_options(YamlMap& map, Options& options) {
   options.visit(reader);
   return reader.recorded();
 }
+
+// An `augmentation:` mapping read over `augmentation` (the keys it gives replace those values),
+// with no other keys, and checked (check_augmentation): ConfigError at the mapping's line.
+// Returns the effective values, for the record.
+NamedStrings read_augmentation(YamlMap& block, Augmentation& augmentation);
 
 }  // namespace pbe

@@ -2,7 +2,7 @@
 // The defenses a spec can name. Each defense registers itself at the end of its own .cc,
 //   PBE_REGISTER_DEFENSE(Pbe, PbeOptions, "pbe", "PBE (Mu et al. 2023): ...")
 // and its options struct declares its keys (core/options.h): the spec reader, the results file's
-// record of options, `pbe_dist list` and the README's option tables all follow from these two.
+// record of options and `pbe_dist list` (docs/options.md) all follow from these two.
 #include <functional>
 #include <memory>
 #include <string>
