@@ -139,7 +139,7 @@ bool CellRunner::load_infected(const std::string& id, int seed, Classifier& mode
       model = make_model(model_options());
       load_model_state(*model, *state, path);
       model->eval();
-      Artifacts saved;
+      NamedTensors saved;
       for (const auto& [name, t] : *state)
         if (name.rfind("attack/", 0) == 0) saved.emplace_back(name.substr(7), t);
       attack.restore(saved);

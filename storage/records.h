@@ -6,14 +6,14 @@
 #include <utility>
 #include <vector>
 
+#include "util/columns.h"
+
 namespace pbe {
 
 inline constexpr int kResultsSchemaVersion = 1;
 
 using NamedValues = std::vector<std::pair<std::string, double>>;
 using NamedStrings = std::vector<std::pair<std::string, std::string>>;
-// Per-epoch curves: one column per name, all of the same length.
-using Columns = std::vector<std::pair<std::string, std::vector<double>>>;
 
 // One cell of the matrix: dataset x model x attack x seed.
 struct CellKey {

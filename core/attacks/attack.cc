@@ -21,7 +21,7 @@ Infection Attack::infect(ClassifierImpl& model, const AttackContext& ctx) {
   return out;
 }
 
-const at::Tensor& state_tensor(const Artifacts& state, const std::string& name) {
+const at::Tensor& state_tensor(const NamedTensors& state, const std::string& name) {
   for (const auto& [n, t] : state)
     if (n == name) return t;
   throw std::runtime_error("attack state has no '" + name + "'");

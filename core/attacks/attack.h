@@ -8,6 +8,7 @@
 
 #include "core/data/dataset.h"
 #include "core/models/classifier.h"
+#include "core/named_tensors.h"
 #include "core/options.h"
 #include "core/training/progress.h"
 #include "core/training/trainer.h"
@@ -57,9 +58,6 @@ struct Infection {
   TrainCurve curve;
 };
 
-// Named float tensors that define a trigger (pattern, mask, warp field, generator weights),
-// stored with the results.
-using Artifacts = std::vector<std::pair<std::string, at::Tensor>>;
 
 // A backdoor attack. One instance serves one cell: prepare() and infect() may keep state (an
 // optimised trigger, a trained generator) that apply_trigger() then uses on test images.
@@ -85,17 +83,17 @@ class Attack {
   // Which test samples count for ASR/RA (bool [N]): all-to-one excludes the target class.
   virtual at::Tensor asr_mask(const at::Tensor& true_labels) const = 0;
   // What defines the trigger for images of this shape, for the results file.
-  virtual Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const = 0;
+  virtual NamedTensors artifacts(int64_t channels, int64_t height, int64_t width) const = 0;
   // What prepare() and infect() learned that poison() and apply_trigger() need (an optimised
   // trigger, generator weights, adversarial images), saved with the infected model's checkpoint
   // so that a resumed run needs neither again. Default: nothing (the options define the trigger).
-  virtual Artifacts state() const { return {}; }
+  virtual NamedTensors state() const { return {}; }
   // Takes back what state() gave; std::runtime_error when something is missing or misshapen.
-  virtual void restore(const Artifacts& state) {}
+  virtual void restore(const NamedTensors& state) {}
 };
 
 // The tensor named `name` in `state` (Attack::restore's helper); std::runtime_error if absent.
-const at::Tensor& state_tensor(const Artifacts& state, const std::string& name);
+const at::Tensor& state_tensor(const NamedTensors& state, const std::string& name);
 
 // A clean model of the victim's architecture trained with the victim's recipe (for `epochs`
 // epochs; 0 = the recipe's) on the clean training set: what LC and TrojanNN attack against.
@@ -113,7 +111,7 @@ class NoAttack final : public Attack {
     return true_labels;
   }
   at::Tensor asr_mask(const at::Tensor& true_labels) const override;
-  Artifacts artifacts(int64_t, int64_t, int64_t) const override { return {}; }
+  NamedTensors artifacts(int64_t, int64_t, int64_t) const override { return {}; }
 };
 
 // An attack that poisons with a trigger of its own and a PoisonOptions label rule. Dirty-label:

@@ -38,7 +38,7 @@ at::Tensor BadNets::apply_trigger(const at::Tensor& images) const {
   return stamp(images, pattern(c, h, w), options_.amplitude * mask(h, w));
 }
 
-Artifacts BadNets::artifacts(int64_t c, int64_t h, int64_t w) const {
+NamedTensors BadNets::artifacts(int64_t c, int64_t h, int64_t w) const {
   return {{"trigger_pattern", pattern(c, h, w)}, {"trigger_mask", options_.amplitude * mask(h, w)}};
 }
 

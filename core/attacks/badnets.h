@@ -28,7 +28,7 @@ class BadNets final : public PoisonLabelAttack {
   std::string name() const override { return "badnets"; }
   const BadNetsOptions& options() const { return options_; }
   at::Tensor apply_trigger(const at::Tensor& images) const override;
-  Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const override;
+  NamedTensors artifacts(int64_t channels, int64_t height, int64_t width) const override;
   // The patch for images of this shape: pattern [C, H, W] and its footprint [H, W] (0/1; the
   // trigger blends it in at options().amplitude).
   at::Tensor pattern(int64_t channels, int64_t height, int64_t width) const;

@@ -26,7 +26,7 @@ at::Tensor Blend::apply_trigger(const at::Tensor& images) const {
   return (1 - options_.alpha) * images + options_.alpha * trigger_;
 }
 
-Artifacts Blend::artifacts(int64_t, int64_t, int64_t) const {
+NamedTensors Blend::artifacts(int64_t, int64_t, int64_t) const {
   return {{"trigger_image", trigger_}};
 }
 

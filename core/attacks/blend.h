@@ -25,7 +25,7 @@ class Blend final : public PoisonLabelAttack {
   Blend(const BlendOptions& options, const ImageShape& shape);
   std::string name() const override { return "blend"; }
   at::Tensor apply_trigger(const at::Tensor& images) const override;
-  Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const override;
+  NamedTensors artifacts(int64_t channels, int64_t height, int64_t width) const override;
   const at::Tensor& trigger() const { return trigger_; }  // [C, H, W] in [0, 1]
 
  private:

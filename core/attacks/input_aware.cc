@@ -259,9 +259,9 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
   return out;
 }
 
-Artifacts InputAware::state() const { return artifacts(0, 0, 0); }  // the generators' weights
+NamedTensors InputAware::state() const { return artifacts(0, 0, 0); }  // the generators' weights
 
-void InputAware::restore(const Artifacts& state) {
+void InputAware::restore(const NamedTensors& state) {
   torch::NoGradGuard no_grad;
   for (auto* g : {&pattern_generator_, &mask_generator_}) {
     const std::string prefix = g == &pattern_generator_ ? "pattern_generator/" : "mask_generator/";
@@ -274,8 +274,8 @@ void InputAware::restore(const Artifacts& state) {
   }
 }
 
-Artifacts InputAware::artifacts(int64_t, int64_t, int64_t) const {
-  Artifacts out;
+NamedTensors InputAware::artifacts(int64_t, int64_t, int64_t) const {
+  NamedTensors out;
   for (const auto& p : pattern_generator_->named_parameters())
     out.push_back({"pattern_generator/" + p.key(), p.value().detach()});
   for (const auto& p : mask_generator_->named_parameters())

@@ -64,10 +64,10 @@ class InputAware final : public PoisonLabelAttack {
   // Trains the generators and the victim together, then poisons the defender's set with them.
   Infection infect(ClassifierImpl& model, const AttackContext& context) override;
   at::Tensor apply_trigger(const at::Tensor& images) const override;
-  Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const override;
+  NamedTensors artifacts(int64_t channels, int64_t height, int64_t width) const override;
   // The trained generators' per-image pattern [N, C, H, W] and thresholded mask [N, 1, H, W].
-  Artifacts state() const override;
-  void restore(const Artifacts& state) override;
+  NamedTensors state() const override;
+  void restore(const NamedTensors& state) override;
   at::Tensor pattern(const at::Tensor& images) const;
   at::Tensor mask(const at::Tensor& images) const;
 

@@ -64,12 +64,12 @@ at::Tensor LabelConsistent::poison_images(const at::Tensor&, const at::Tensor& r
   return apply_trigger(adversarial_images_);
 }
 
-void LabelConsistent::restore(const Artifacts& state) {
+void LabelConsistent::restore(const NamedTensors& state) {
   adversarial_rows_ = state_tensor(state, "adversarial_rows").to(torch::kLong).clone();
   adversarial_images_ = state_tensor(state, "adversarial_images").to(torch::kFloat).clone();
 }
 
-Artifacts LabelConsistent::artifacts(int64_t c, int64_t h, int64_t w) const {
+NamedTensors LabelConsistent::artifacts(int64_t c, int64_t h, int64_t w) const {
   return {{"trigger_pattern", pattern(c, h, w)}, {"trigger_mask", options_.amplitude * mask(h, w)}};
 }
 

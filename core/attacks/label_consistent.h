@@ -43,9 +43,9 @@ class LabelConsistent final : public PoisonLabelAttack {
   // Trains the clean surrogate and perturbs the target-class rows poison() will use.
   void prepare(const AttackContext& context) override;
   at::Tensor apply_trigger(const at::Tensor& images) const override;
-  Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const override;
-  Artifacts state() const override { return {{"adversarial_rows", adversarial_rows_}, {"adversarial_images", adversarial_images_}}; }
-  void restore(const Artifacts& state) override;
+  NamedTensors artifacts(int64_t channels, int64_t height, int64_t width) const override;
+  NamedTensors state() const override { return {{"adversarial_rows", adversarial_rows_}, {"adversarial_images", adversarial_images_}}; }
+  void restore(const NamedTensors& state) override;
   // The four-corner checkerboard as a pattern [C, H, W] and mask [H, W] (the pattern holds the
   // pixel values where amplitude = 1 and is blended by amplitude otherwise).
   at::Tensor pattern(int64_t channels, int64_t height, int64_t width) const;

@@ -30,7 +30,7 @@ at::Tensor Sig::poison_images(const at::Tensor& x, const at::Tensor&) const {
   return (x + signal(options_.delta, x.size(1), x.size(2), x.size(3))).clamp(0, 1);
 }
 
-Artifacts Sig::artifacts(int64_t c, int64_t h, int64_t w) const {
+NamedTensors Sig::artifacts(int64_t c, int64_t h, int64_t w) const {
   return {{"train_signal", signal(options_.delta, c, h, w)},
           {"test_signal", signal(options_.test_delta, c, h, w)}};
 }

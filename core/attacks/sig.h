@@ -28,7 +28,7 @@ class Sig final : public PoisonLabelAttack {
   Sig(const SigOptions& options, const ImageShape& shape);
   std::string name() const override { return "sig"; }
   at::Tensor apply_trigger(const at::Tensor& images) const override;
-  Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const override;
+  NamedTensors artifacts(int64_t channels, int64_t height, int64_t width) const override;
   // delta sin(2 pi j f / W) as [C, H, W].
   at::Tensor signal(double delta, int64_t channels, int64_t height, int64_t width) const;
 

@@ -79,7 +79,7 @@ void TrojanNN::prepare(const AttackContext& ctx) {
   ctx.group.broadcast(pattern_, 0);
 }
 
-void TrojanNN::restore(const Artifacts& state) {
+void TrojanNN::restore(const NamedTensors& state) {
   pattern_ = state_tensor(state, "pattern").to(torch::kFloat).clone();
   neurons_ = state_tensor(state, "neurons").to(torch::kLong).clone();
 }
@@ -88,7 +88,7 @@ at::Tensor TrojanNN::apply_trigger(const at::Tensor& images) const {
   return stamp(images, pattern_, mask(images.size(2), images.size(3)));
 }
 
-Artifacts TrojanNN::artifacts(int64_t, int64_t h, int64_t w) const {
+NamedTensors TrojanNN::artifacts(int64_t, int64_t h, int64_t w) const {
   return {{"trigger_pattern", pattern_}, {"trigger_mask", mask(h, w)},
           {"neurons", neurons_.defined() ? neurons_.to(torch::kFloat) : torch::zeros({0})}};
 }

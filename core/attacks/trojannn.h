@@ -40,13 +40,13 @@ class TrojanNN final : public PoisonLabelAttack {
   // Trains the clean model, selects the neurons and optimises the pattern (same on every rank).
   void prepare(const AttackContext& context) override;
   at::Tensor apply_trigger(const at::Tensor& images) const override;
-  Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const override;
+  NamedTensors artifacts(int64_t channels, int64_t height, int64_t width) const override;
   at::Tensor mask(int64_t height, int64_t width) const;
   // Optimises the pattern against `model` (what prepare() does after training it). Returns the
   // selected neurons' mean activation before and after.
   std::pair<double, double> optimise_trigger(ClassifierImpl& model);
-  Artifacts state() const override { return {{"pattern", pattern_}, {"neurons", neurons_}}; }
-  void restore(const Artifacts& state) override;
+  NamedTensors state() const override { return {{"pattern", pattern_}, {"neurons", neurons_}}; }
+  void restore(const NamedTensors& state) override;
   const at::Tensor& pattern() const { return pattern_; }        // [C, H, W]
   const at::Tensor& selected_neurons() const { return neurons_; }  // int64 [neurons]
 

@@ -64,7 +64,7 @@ PoisonedDataset WaNet::poison(const Dataset& clean, uint64_t seed) const {
   return out;
 }
 
-Artifacts WaNet::artifacts(int64_t, int64_t, int64_t) const { return {{"warp_grid", grid_[0]}}; }
+NamedTensors WaNet::artifacts(int64_t, int64_t, int64_t) const { return {{"warp_grid", grid_[0]}}; }
 
 PBE_REGISTER_ATTACK(WaNet, WaNetOptions, "wanet",
                     "WaNet (Nguyen & Tran 2021): an imperceptible warp, with noise-mode rows")

@@ -34,7 +34,7 @@ class WaNet final : public PoisonLabelAttack {
   // Poisoned rows as PoisonLabelAttack chooses them, then the noise-mode rows from the rest.
   PoisonedDataset poison(const Dataset& clean_train, uint64_t seed) const override;
   at::Tensor apply_trigger(const at::Tensor& images) const override;
-  Artifacts artifacts(int64_t channels, int64_t height, int64_t width) const override;
+  NamedTensors artifacts(int64_t channels, int64_t height, int64_t width) const override;
   const at::Tensor& grid() const { return grid_; }  // [1, H, W, 2], (x, y) in [-1, 1]
 
  private:

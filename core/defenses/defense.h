@@ -11,6 +11,7 @@
 #include "core/training/progress.h"
 #include "core/training/trainer.h"
 #include "distributed/process_group.h"
+#include "util/columns.h"
 
 namespace pbe {
 
@@ -23,8 +24,6 @@ struct SelectionQuality {
 };
 using SelectionJudge = std::function<SelectionQuality(const at::Tensor& selected_rows)>;
 
-// Named columns of equal length (per-step records), as the results file stores them.
-using Table = std::vector<std::pair<std::string, std::vector<double>>>;
 
 // What a defense may use. It never sees the poison mask or the test set: curves come through
 // `evaluate` and selection quality through `judge`, which the runner supplies for the record.
@@ -41,9 +40,9 @@ struct DefenseContext {
 
 struct DefenseResult {
   TrainCurve curve;
-  Table steps;          // Per-step records (PBE's steps, FP's trials, NC's classes, I-BAU's rounds, sweeps); may be empty.
-  Table neurons;        // Per-neuron records (ANP's masks); may be empty.
-  Table rows;           // Per-training-row records (PBE's filter scores); may be empty.
+  Columns steps;          // Per-step records (PBE's steps, FP's trials, NC's classes, I-BAU's rounds, sweeps); may be empty.
+  Columns neurons;        // Per-neuron records (ANP's masks); may be empty.
+  Columns rows;           // Per-training-row records (PBE's filter scores); may be empty.
   at::Tensor selected;  // The final training rows a data-filtering defense kept (int64); may be undefined.
 };
 

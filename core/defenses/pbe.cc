@@ -64,7 +64,7 @@ DefenseResult Pbe::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
   auto selected = seeded_sample(train.size(), std::llround(options_.initial_fraction * train.size()),
                                 derive_seed(ctx.seed, "initial"));
   DefenseResult result;
-  Table steps{{"step", {}}, {"size", {}}, {"poisoned", {}}, {"clean_precision", {}},
+  Columns steps{{"step", {}}, {"size", {}}, {"poisoned", {}}, {"clean_precision", {}},
               {"clean_recall", {}}, {"acc", {}}, {"asr", {}}, {"seconds", {}}};
   auto record = [&](int step, const at::Tensor& rows, const EvalPoint& eval, double seconds) {
     const SelectionQuality q = ctx.judge ? ctx.judge(rows) : SelectionQuality{rows.numel(), -1, NAN, NAN};

@@ -7,6 +7,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 
+#include "core/named_tensors.h"
 #include "distributed/process_group.h"
 
 #include <optional>
@@ -16,7 +17,6 @@
 
 namespace pbe {
 
-using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 // Writes `tensors` (copied to the CPU) to `path`, creating its directory. Throws std::runtime_error
 // (an I/O failure is not a cell's scientific failure: the job ends).
