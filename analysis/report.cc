@@ -143,9 +143,10 @@ ReportTable pbe_steps_table(const std::string& path, const std::vector<MatrixRow
       // when the file has no scores or no such rows.
       const auto score = column(scores, "score_step" + std::to_string(i));
       const auto mean_score = [&](bool poisoned) {
+        if (score.size() != mask.size()) return word("-");
         double sum = 0;
         int64_t n = 0;
-        for (size_t j = 0; j < score.size() && score.size() == mask.size(); ++j)
+        for (size_t j = 0; j < score.size(); ++j)
           if ((mask[j] != 0) == poisoned) sum += score[j], ++n;
         return n > 0 ? number(sum / n, 3) : word("-");
       };

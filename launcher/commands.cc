@@ -140,11 +140,7 @@ std::unique_ptr<ResultStore> open_to_resume(const ExperimentSpec& spec) {
   if (const std::string problem = results_file_problem(path); !problem.empty()) throw refuse(problem);
   if (read_spec_text(path) != spec.text)
     throw refuse("it was started by another spec (its /spec differs from " + spec.file + ")");
-  const auto dir = std::filesystem::path(path).parent_path().empty() ? std::filesystem::path(".")
-                                                                      : std::filesystem::path(path).parent_path();
-  const std::string prefix = std::filesystem::path(path).filename().string() + ".commit-";
-  for (const auto& entry : std::filesystem::directory_iterator(dir))
-    if (entry.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(entry.path());
+  ResultStore::remove_stale_commit_copies(path);
   return ResultStore::open(path);
 }
 

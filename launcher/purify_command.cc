@@ -100,8 +100,8 @@ TrainTest load_split(const std::string& dir, const std::string& format) {
 void check_output(const PurifyOptions& o) {
   namespace fs = std::filesystem;
   const fs::path out(o.out);
-  const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir)) throw ConfigError(o.out + ": folder " + dir.string() + " does not exist");
+  const std::string dir = directory_of(o.out);
+  if (!fs::is_directory(dir)) throw ConfigError(o.out + ": folder " + dir + " does not exist");
   if (fs::exists(out) && !o.overwrite)
     throw ConfigError(o.out + ": exists; pass --overwrite to replace it");
 }
@@ -162,16 +162,17 @@ int purify_command(const World& world, const PurifyOptions& o) {
       if (key == name) return &values;
     return nullptr;
   };
-  if (column("size") && column("acc") && column("seconds") && result.selected.defined()) {
-    const auto &size = *column("size"), &acc = *column("acc"), &secs = *column("seconds");
-    for (size_t k = 0; k < size.size(); ++k)
-      std::cout << fmt::format("  step {}: fine-tuned on {} rows, ACC {} ({})\n", k, size[k], percent(acc[k]),
-                               format_duration(secs[k]));
-  } else if (column("flagged") && column("anomaly_index") && column("norm")) {
-    const auto &flagged = *column("flagged"), &index = *column("anomaly_index"), &norm = *column("norm");
+  const auto *size = column("size"), *acc = column("acc"), *secs = column("seconds");
+  const auto *flagged = column("flagged"), *index = column("anomaly_index"), *norm = column("norm");
+  if (size && acc && secs && result.selected.defined()) {
+    for (size_t k = 0; k < size->size(); ++k)
+      std::cout << fmt::format("  step {}: fine-tuned on {} rows, ACC {} ({})\n", k, (*size)[k], percent((*acc)[k]),
+                               format_duration((*secs)[k]));
+  } else if (flagged && index && norm) {
     std::string found;
-    for (size_t k = 0; k < flagged.size(); ++k)
-      if (flagged[k] > 0) found += fmt::format(" {} (trigger L1 {:.1f}, anomaly index {:.2f})", k, norm[k], index[k]);
+    for (size_t k = 0; k < flagged->size(); ++k)
+      if ((*flagged)[k] > 0)
+        found += fmt::format(" {} (trigger L1 {:.1f}, anomaly index {:.2f})", k, (*norm)[k], (*index)[k]);
     std::cout << "  flagged classes:" << (found.empty() ? " none (the model is left as it was)" : found) << "\n";
   }
   if (result.selected.defined())

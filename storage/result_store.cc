@@ -22,8 +22,9 @@ void sync(const std::string& path) {
   }
 }
 
-// The copy a commit writes: one name per process, next to the file (util/atomic_file.h).
-std::string commit_copy(const std::string& path) { return temporary_path_for(path, "commit"); }
+// The copies commits write: one name per process, next to the file (util/atomic_file.h).
+constexpr const char* kCommitTag = "commit";
+std::string commit_copy(const std::string& path) { return temporary_path_for(path, kCommitTag); }
 
 // Writes `write` into the file `copy` (opened read-write) and closes it.
 void write_into(const std::string& copy, const std::string& context, const std::function<void(ResultWriter&)>& write) {
@@ -82,6 +83,8 @@ std::unique_ptr<ResultStore> ResultStore::open(const std::string& path) {
   return std::unique_ptr<ResultStore>(new ResultStore(path));
 }
 
+void ResultStore::remove_stale_commit_copies(const std::string& path) { remove_temporaries(path, kCommitTag); }
+
 void ResultStore::commit(const std::function<void(ResultWriter&)>& write) {
   struct Held {
     const CommitLock& l;
@@ -95,7 +98,7 @@ void ResultStore::commit(const std::function<void(ResultWriter&)>& write) {
           fs::copy_file(path_, copy, fs::copy_options::overwrite_existing);
           write_into(copy, path_, write);
         },
-        "commit");
+        kCommitTag);
   } catch (const StorageError&) {
     throw;
   } catch (const std::runtime_error& e) {  // the copy, the rename or an fsync (filesystem_error is one)

@@ -31,6 +31,8 @@ class ResultStore {
                                              const Provenance& provenance);
   // An existing results file, to commit more units to. StorageError if it is not one.
   static std::unique_ptr<ResultStore> open(const std::string& path);
+  // Removes the commit copies killed processes left next to `path` (call only while no job writes it).
+  static void remove_stale_commit_copies(const std::string& path);
 
   const std::string& path() const { return path_; }
   void set_commit_lock(CommitLock lock) { lock_ = std::move(lock); }

@@ -14,6 +14,12 @@ std::string temporary_path_for(const std::string& path, const std::string& tag) 
   return path + "." + tag + "-" + host + "-" + std::to_string(::getpid());
 }
 
+void remove_temporaries(const std::string& path, const std::string& tag) {
+  const std::string prefix = fs::path(path).filename().string() + "." + tag + "-";
+  for (const auto& entry : fs::directory_iterator(directory_of(path)))
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) fs::remove(entry.path());
+}
+
 void sync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) throw std::runtime_error(path + ": cannot open to fsync");

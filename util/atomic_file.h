@@ -13,6 +13,10 @@ namespace pbe {
 // (so the rename is atomic).
 std::string temporary_path_for(const std::string& path, const std::string& tag);
 
+// Removes every temporary temporary_path_for(path, tag) of any process left next to `path` (by a
+// killed one). Only for a file no other process is writing.
+void remove_temporaries(const std::string& path, const std::string& tag);
+
 // fsyncs a file or a directory (its entries). std::runtime_error "<path>: fsync failed".
 void sync_path(const std::string& path);
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "tests/temp_dir_test.h"
@@ -62,6 +63,15 @@ TEST_F(AtomicFileTest, AFailedRenameNamesTheFileAndLeavesNoTemporary) {
   }
   EXPECT_TRUE(fs::is_directory(path / "inside"));
   EXPECT_EQ(entries(), 1u);
+}
+
+TEST_F(AtomicFileTest, RemovesTheTemporariesKilledProcessesLeftOfThatFileOnly) {
+  for (const char* name : {"out.h5", "out.h5.commit-a-1", "out.h5.commit-b-2", "out.h5.tmp-a-1", "other.h5.commit-a-1"})
+    std::ofstream(dir_ / name) << "x";
+  remove_temporaries((dir_ / "out.h5").string(), "commit");
+  std::set<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir_)) left.insert(e.path().filename().string());
+  EXPECT_EQ(left, (std::set<std::string>{"out.h5", "out.h5.tmp-a-1", "other.h5.commit-a-1"}));
 }
 
 TEST(AtomicFile, TemporariesAreNamedPerProcessNextToTheFile) {
