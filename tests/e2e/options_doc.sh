@@ -4,6 +4,7 @@
 # table does not name every attack and defense.
 #   options_doc.sh PBE_DIST MPIEXEC SOURCE_DIR
 set -euo pipefail
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 PBE_DIST=$1 MPIEXEC=$2 SRC=$3
 listed=$("$MPIEXEC" -n 1 "$PBE_DIST" list)
 if ! diff -u "$SRC/docs/options.md" <(echo "$listed"); then
