@@ -3,7 +3,8 @@
 
     python3 analysis/figures.py RESULTS.h5 OUT_DIR      (what `pbe_dist report --figures` runs)
 
-- heatmap-{asr,acc,der}-<dataset>-<model>: the metric over attack x defense, mean over seeds;
+- heatmap-<metric>-<dataset>-<model>: each metric column of /matrix (acc, asr, ra, der, rir, as the
+  file's `schema` attribute lists them) over attack x defense, mean over seeds;
 - pbe-steps: PBE's ACC and ASR after each step, one line per cell;
 - confusion-<attack>-seed<k>: the adversarial examples' confusion matrices of the infected and the
   clean model side by side (the paper's observation);
@@ -12,6 +13,7 @@
 Works on a file a job is still writing (it reads the last committed version). Exit 3 with the
 packages to install when matplotlib, numpy or h5py is missing.
 """
+import json
 import os
 import sys
 
@@ -38,7 +40,15 @@ def text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def heatmaps(f, out):
+def schema(f, path):
+    """The file's `schema` attribute: /matrix's columns with their types, kinds and docs."""
+    if "schema" not in f.attrs:
+        raise SystemExit(f"{path}: schema version {f.attrs.get('schema_version')} has no `schema` attribute; "
+                         f"`pbe_dist merge {path} -o NEW.h5` rewrites it in this version")
+    return json.loads(f.attrs["schema"])
+
+
+def heatmaps(f, out, metrics):
     rows = f["matrix"][()]
     blocks = {}
     for r in rows:
@@ -46,7 +56,7 @@ def heatmaps(f, out):
     for (dataset, model), block in blocks.items():
         attacks = list(dict.fromkeys(text(r["attack"]) for r in block))
         defenses = list(dict.fromkeys(text(r["defense"]) for r in block))
-        for metric in ("asr", "acc", "der"):
+        for metric in metrics:
             grid = np.full((len(attacks), len(defenses)), np.nan)
             for i, a in enumerate(attacks):
                 for j, d in enumerate(defenses):
@@ -139,7 +149,8 @@ def main():
     path, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     with h5py.File(path, "r", locking=False) as f:
-        heatmaps(f, out)
+        metrics = [c["name"] for c in schema(f, path)["matrix"] if c["kind"] == "metric"]
+        heatmaps(f, out, metrics)
         pbe_steps(f, out)
         probes(f, out)
     print(f"figures: {len(os.listdir(out))} files in {out}")

@@ -18,7 +18,7 @@ std::string percent(double v) { return std::isnan(v) ? "-" : fmt::format("{:.2f}
 
 std::string cell_text(const MatrixRow* r) {
   if (!r) return "missing";
-  if (r->status != "done") return r->status;
+  if (r->status != Status::kDone) return to_string(r->status);
   return percent(r->acc) + " / " + percent(r->asr);
 }
 

@@ -54,7 +54,7 @@ ReportValue over_seeds(const std::map<RowKey, const MatrixRow*>& rows, const std
   for (int seed : seeds) {
     const auto it = rows.find({attack, seed, defense});
     if (it == rows.end()) return word("missing");
-    if (it->second->status != "done") failed = true;
+    if (it->second->status != Status::kDone) failed = true;
     else values.push_back(100.0 * (it->second->*metric));
   }
   if (failed) return word("failed");
@@ -126,7 +126,7 @@ ReportTable pbe_steps_table(const std::string& path, const std::vector<MatrixRow
   t.header = {"Attack", "Seed", "Defense", "Step", "Size", "ACC", "ASR", "Precision", "Recall", "Score poisoned",
               "Score clean"};
   for (const auto& r : all) {
-    if (r.status != "done") continue;
+    if (r.status != Status::kDone) continue;
     const std::string cell = CellKey{r.dataset, r.model, r.attack, r.seed}.group_path();
     const Columns steps = read_columns(path, cell + "/defenses/" + r.defense + "/steps");
     const auto precision = column(steps, "clean_precision");
@@ -222,7 +222,7 @@ std::string latex_escape(const std::string& s) {
 }  // namespace
 
 std::vector<ReportTable> report_tables(const std::string& path, const ReportLayout* layout) {
-  check_schema_version(path);
+  check_results_file(path);
   const std::vector<MatrixRow> rows = read_matrix(path);
   std::vector<ReportTable> out = matrix_tables(rows, layout);
   for (auto t : {pbe_steps_table(path, rows), observation_table(path, rows)})

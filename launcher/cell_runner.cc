@@ -53,7 +53,7 @@ MatrixRow make_row(const CellKey& key, const std::string& defense, Status status
   row.attack = key.attack;
   row.seed = key.seed;
   row.defense = defense;
-  row.status = to_string(status);
+  row.status = status;
   row.error = error;
   row.seconds = seconds;
   return row;
@@ -208,7 +208,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   }
   stop_point(group_);  // a safe point: every finished unit is committed
   const auto stored_attack = stored_.attacks.find(key.group_path());
-  const bool attack_stored = stored_attack != stored_.attacks.end() && stored_attack->second.status == "done";
+  const bool attack_stored = stored_attack != stored_.attacks.end() && stored_attack->second.status == Status::kDone;
 
   // This cell's own attack instance: prepare() and infect() may leave state in it (an optimised
   // trigger, a trained generator) that the defenses' evaluations use.

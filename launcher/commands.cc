@@ -280,7 +280,7 @@ int run_command(const World& world, const RunOptions& o) {
     progress.start_cell(cell, static_cast<int>(plan.cells.size()));
     for (const MatrixRow& row : runner.run(cell)) {
       counts[0] += 1;
-      counts[1] += row.status == "failed" ? 1 : 0;
+      counts[1] += row.status == Status::kFailed ? 1 : 0;
     }
   };
   // Each group takes the next cell as it finishes one (one group: every cell in plan order).

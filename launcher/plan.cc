@@ -33,7 +33,7 @@ double Plan::image_epochs_to_run(const std::vector<int>& selected, const StoredR
     }
     if (all_held) continue;  // the cell is skipped whole (an attack that failed has its failed rows)
     const auto attack = stored.attacks.find(c.key.group_path());
-    if (attack == stored.attacks.end() || attack->second.status != "done") cell += c.attack_image_epochs;
+    if (attack == stored.attacks.end() || attack->second.status != Status::kDone) cell += c.attack_image_epochs;
     total += cell;
   }
   return total;

@@ -57,9 +57,9 @@ std::map<UnitKey, MatrixRow> rows_by_unit(const std::vector<MatrixRow>& rows) {
 bool same_value(double a, double b) { return (std::isnan(a) && std::isnan(b)) || std::abs(a - b) <= 1e-4; }
 
 // "" when one unit's two records agree (the same result computed twice), else how they differ.
-std::string conflict(const std::string& status_a, const std::string& status_b, const std::vector<double>& a,
+std::string conflict(Status status_a, Status status_b, const std::vector<double>& a,
                      const std::vector<double>& b) {
-  if (status_a != status_b) return "status " + status_a + " vs " + status_b;
+  if (status_a != status_b) return "status " + to_string(status_a) + " vs " + to_string(status_b);
   for (size_t i = 0; i < a.size(); ++i)
     if (!same_value(a[i], b[i])) return "ACC/ASR/RA " + std::to_string(a[i]) + " vs " + std::to_string(b[i]);
   return "";
@@ -87,14 +87,14 @@ int inspect_command(const World& world, const std::string& path) {
     const std::string group = cell.key.group_path();
     const auto attack = r.stored.attacks.find(group);
     lines += std::to_string(cell.index + 1) + " " + cell.key.attack + " seed " + std::to_string(cell.key.seed) +
-             ": attack " + (attack == r.stored.attacks.end() ? "missing" : attack->second.status);
-    if (attack != r.stored.attacks.end() && attack->second.status == "failed") lines += " (" + attack->second.error + ")";
+             ": attack " + (attack == r.stored.attacks.end() ? "missing" : to_string(attack->second.status));
+    if (attack != r.stored.attacks.end() && attack->second.status == Status::kFailed) lines += " (" + attack->second.error + ")";
     lines += "\n";
     for (const auto& d : r.spec.defenses) {
       const auto row = rows.find({group, d.id});
       std::string state = "missing";
-      if (row != rows.end()) state = row->second.status == "failed" ? "failed: " + row->second.error : row->second.status;
-      (row == rows.end() ? missing : row->second.status == "failed" ? failed : done) += 1;
+      if (row != rows.end()) state = row->second.status == Status::kFailed ? "failed: " + row->second.error : to_string(row->second.status);
+      (row == rows.end() ? missing : row->second.status == Status::kFailed ? failed : done) += 1;
       lines += "    " + d.id + ": " + state + "\n";
     }
   }
@@ -164,7 +164,7 @@ int report_command(const World& world, const ReportOptions& o) {
     // The cells of the spec that started the file, so units not run yet show as missing.
     ReportLayout layout;
     bool have_layout = false;
-    check_schema_version(o.path);  // StorageError for a file that is not results
+    check_results_file(o.path);
     try {
       const auto [spec, plan] = stored_plan(o.path, read_spec_text(o.path));
       layout = {spec.dataset.name, spec.model, {}, plan.defenses, spec.seeds};

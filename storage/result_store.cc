@@ -43,7 +43,19 @@ std::string results_file_problem(const std::string& path) {
   h5::Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (f < 0) return "cannot open as HDF5 (truncated or corrupt?)";
   if (H5Lexists(f, "matrix", H5P_DEFAULT) <= 0) return "no /matrix table: not a pbe-dist results file";
+  int64_t version = -1;
+  if (H5Aexists(f, "schema_version") > 0) {
+    h5::Handle a(H5Aopen(f, "schema_version", H5P_DEFAULT));
+    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &version) < 0) version = -1;
+  }
+  if (version < kOldestReadableSchemaVersion || version > kResultsSchemaVersion)
+    return "schema version " + std::to_string(version) + "; this pbe_dist reads " +
+           std::to_string(kOldestReadableSchemaVersion) + " to " + std::to_string(kResultsSchemaVersion);
   return "";
+}
+
+void check_results_file(const std::string& path) {
+  if (const std::string problem = results_file_problem(path); !problem.empty()) throw StorageError(path + ": " + problem);
 }
 
 std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, bool overwrite, const std::string& spec_text,
@@ -79,7 +91,7 @@ std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, bool o
 }
 
 std::unique_ptr<ResultStore> ResultStore::open(const std::string& path) {
-  if (const std::string problem = results_file_problem(path); !problem.empty()) throw StorageError(path + ": " + problem);
+  check_results_file(path);
   return std::unique_ptr<ResultStore>(new ResultStore(path));
 }
 
@@ -107,20 +119,27 @@ void ResultStore::commit(const std::function<void(ResultWriter&)>& write) {
 }
 
 std::vector<MatrixRow> read_matrix(const std::string& path) {
-  if (const std::string problem = results_file_problem(path); !problem.empty()) throw StorageError(path + ": " + problem);
+  check_results_file(path);
   h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
   h5::Handle ds = h5::checked(H5Dopen2(f, "matrix", H5P_DEFAULT), path, "open /matrix");
-  h5::Handle type = h5::matrix_row_type();
+  h5::Handle file_type = h5::checked(H5Dget_type(ds), path, "/matrix get type");
+  h5::Handle type = h5::matrix_row_type(file_type);
   h5::Handle space = h5::checked(H5Dget_space(ds), path, "/matrix get space");
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space, &n, nullptr);
-  std::vector<h5::MatrixRowC> raw(n);
-  std::vector<MatrixRow> rows;
-  if (n == 0) return rows;
-  h5::check(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()), path, "read /matrix");
-  for (const auto& c : raw) rows.push_back(h5::from_c(c));
-  H5Dvlen_reclaim(type, space, H5P_DEFAULT, raw.data());
-  return rows;
+  if (n == 0) return {};
+  // Columns an older file lacks are not in `type`: they keep default_rows' values, which the
+  // preserved background buffer keeps.
+  std::vector<unsigned char> raw = h5::default_rows(n);
+  h5::Handle transfer = h5::checked(H5Pcreate(H5P_DATASET_XFER), path, "H5Pcreate");
+  h5::check(H5Pset_preserve(transfer, 1), path, "H5Pset_preserve");
+  h5::check(H5Dread(ds, type, H5S_ALL, H5S_ALL, transfer, raw.data()), path, "read /matrix");
+  struct Reclaim {
+    hid_t type, space;
+    void* data;
+    ~Reclaim() { H5Dvlen_reclaim(type, space, H5P_DEFAULT, data); }
+  } reclaim{type, space, raw.data()};
+  return h5::unpack_rows(raw, n, path);
 }
 
 StoredResults read_stored_results(const std::string& path) {
@@ -141,7 +160,9 @@ StoredResults read_stored_results(const std::string& path) {
   for (const auto& n : names) {
     h5::Handle g = h5::checked(H5Gopen2(cells, n.c_str(), H5P_DEFAULT), path, "open attack group");
     StoredUnit u;
-    u.status = h5::read_string_attr(g, "status", path);
+    const std::string status = h5::read_string_attr(g, "status", path);
+    if (!parse_status(status, u.status))
+      throw StorageError(path + ": /cells/" + n + ": status \"" + status + "\" is neither \"done\" nor \"failed\"");
     u.error = h5::read_string_attr(g, "error", path);
     if (H5Lexists(g, "metrics", H5P_DEFAULT) > 0) {
       h5::Handle m = h5::checked(H5Gopen2(g, "metrics", H5P_DEFAULT), path, "open attack metrics");
@@ -156,19 +177,6 @@ StoredResults read_stored_results(const std::string& path) {
 std::string read_spec_text(const std::string& path) {
   h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
   return h5::exists(f, "spec") ? h5::read_string_dataset(f, "spec", path) : "";
-}
-
-void check_schema_version(const std::string& path) {
-  if (const std::string problem = results_file_problem(path); !problem.empty()) throw StorageError(path + ": " + problem);
-  h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
-  int64_t version = -1;
-  if (H5Aexists(f, "schema_version") > 0) {
-    h5::Handle a = h5::checked(H5Aopen(f, "schema_version", H5P_DEFAULT), path, "open schema_version");
-    h5::check(H5Aread(a, H5T_NATIVE_INT64, &version), path, "read schema_version");
-  }
-  if (version != kResultsSchemaVersion)
-    throw StorageError(path + ": schema version " + std::to_string(version) + "; this pbe_dist reads " +
-                       std::to_string(kResultsSchemaVersion));
 }
 
 namespace {

@@ -46,15 +46,19 @@ class ResultStore {
   CommitLock lock_;
 };
 
-// Whether `path` holds a pbe-dist results file: "" if so, else the problem ("not an HDF5 file
-// (truncated or corrupt?)", "no /matrix table: ...").
+// Whether `path` holds a pbe-dist results file this pbe_dist reads: "" if so, else the problem
+// ("not an HDF5 file (truncated or corrupt?)", "no /matrix table: ...", "schema version 3; this
+// pbe_dist reads 1 to 2").
 std::string results_file_problem(const std::string& path);
+// StorageError "<path>: <problem>" unless results_file_problem(path) is "".
+void check_results_file(const std::string& path);
 // Reads /matrix back (storage's own reader; analysis/ and tests use it). Throws StorageError.
 std::vector<MatrixRow> read_matrix(const std::string& path);
 
 // A unit's state in a results file.
 struct StoredUnit {
-  std::string status, error;
+  Status status = Status::kDone;
+  std::string error;
   double acc = std::nan(""), asr = std::nan("");  // Its metrics (NaN when absent).
 };
 // What a results file holds (--resume, inspect, merge): the spec that started it, each cell's
@@ -68,9 +72,6 @@ StoredResults read_stored_results(const std::string& path);
 // The file's /spec text ("" when it has none); StorageError for a file that does not open.
 std::string read_spec_text(const std::string& path);
 
-// The file's /schema_version; StorageError "<path>: schema version N; this pbe_dist reads 1" for
-// any other (and for a file that is not results).
-void check_schema_version(const std::string& path);
 // Every 1-D numeric dataset of the group `group` (e.g. a defense's "steps", or an attack's
 // poison_mask), by name, as float64; subgroups and other datasets are skipped; empty when the
 // group is absent.

@@ -42,7 +42,6 @@ ResultWriter::ResultWriter(int64_t file_id, std::string context) : file_(file_id
 ResultWriter::~ResultWriter() = default;
 
 void ResultWriter::write_header(const std::string& spec_text, const Provenance& p) {
-  h5::write_attr(file_, "schema_version", int64_t{kResultsSchemaVersion}, ctx_);
   h5::write_attr(file_, "producer", std::string("pbe-dist"), ctx_);
   h5::write_string_dataset(file_, "spec", spec_text, ctx_);
   h5::Handle g = h5::open_or_create_group(file_, "provenance", ctx_);
@@ -122,8 +121,15 @@ void ResultWriter::append_matrix_row(const MatrixRow& row) {
   h5::Handle file_space = h5::checked(H5Dget_space(matrix), ctx_, "/matrix get space");
   h5::check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &n, nullptr, &one, nullptr), ctx_, "select /matrix row");
   h5::Handle mem_space = h5::checked(H5Screate_simple(1, &one, nullptr), ctx_, "H5Screate");
-  h5::MatrixRowC c = h5::to_c(row);
-  h5::check(H5Dwrite(matrix, type, mem_space, file_space, H5P_DEFAULT, &c), ctx_, "write /matrix row");
+  const std::vector<MatrixRow> rows{row};
+  const std::vector<unsigned char> packed = h5::pack_rows(rows);
+  h5::check(H5Dwrite(matrix, type, mem_space, file_space, H5P_DEFAULT, packed.data()), ctx_, "write /matrix row");
+  write_schema();
+}
+
+void ResultWriter::write_schema() {
+  h5::write_attr(file_, "schema_version", int64_t{kResultsSchemaVersion}, ctx_);
+  h5::write_attr(file_, "schema", h5::schema_json(), ctx_);
 }
 
 bool ResultWriter::has_object(const std::string& object_path) const { return h5::exists(file_, object_path); }
@@ -142,6 +148,7 @@ void ResultWriter::set_matrix(const std::vector<MatrixRow>& rows) {
   H5Pset_chunk(dcpl, 1, &chunk);
   h5::checked(H5Dcreate2(file_, "matrix", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), ctx_, "create /matrix");
   for (const auto& row : rows) append_matrix_row(row);
+  write_schema();
 }
 
 }  // namespace pbe

@@ -16,11 +16,14 @@ class ResultWriter {
   ResultWriter(const ResultWriter&) = delete;
   ResultWriter& operator=(const ResultWriter&) = delete;
 
-  // The file's header: schema version, producer, the spec's text, provenance, an empty /matrix.
+  // The file's header: producer, the spec's text, provenance, an empty /matrix.
   void write_header(const std::string& spec_text, const Provenance& provenance);
   void write_end_time(const std::string& iso_time);
   void write_attack(const CellKey& cell, const AttackRecord& record);
   void write_defense(const CellKey& cell, const std::string& defense, const DefenseRecord& record);
+  // Writing /matrix also writes the layout it follows, so a file started by an older pbe_dist
+  // (a readable schema version) is brought to this one's: root attributes schema_version and
+  // schema (h5::schema_json).
   void append_matrix_row(const MatrixRow& row);
   // Replaces /matrix with `rows` (reordering it).
   void set_matrix(const std::vector<MatrixRow>& rows);
@@ -33,6 +36,7 @@ class ResultWriter {
   void write_merged_from(const std::vector<std::string>& paths);
 
  private:
+  void write_schema();
   int64_t file_;  // hid_t (int64_t in HDF5 >= 1.10), kept out of this header; not owned
   std::string ctx_;
 };

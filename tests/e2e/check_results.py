@@ -3,26 +3,46 @@
 usage: check_results.py RESULTS.h5 RANKS [OTHER.h5]
 OTHER.h5, if given, is the same spec run on another rank count: its /matrix must match.
 """
+import json
 import math
+import os
 import sys
 
 import h5py
 import numpy as np
 
 
+def check_schema(schema, dtype):
+    """The `schema` attribute names /matrix's columns in order with their types, and
+    docs/results-format.md's field table is the schema's, row for row."""
+    assert schema["version"] == 2, schema["version"]
+    columns = schema["matrix"]
+    assert [c["name"] for c in columns] == list(dtype.names), ([c["name"] for c in columns], dtype.names)
+    numeric = {"int32": np.int32, "int64": np.int64, "float64": np.float64}
+    for c in columns:
+        t = dtype[c["name"]]
+        if c["type"] == "string":
+            assert h5py.check_string_dtype(t) is not None, (c, t)
+        else:
+            assert t == numeric[c["type"]], (c, t)
+    assert {c["kind"] for c in columns} == {"key", "outcome", "metric", "detail"}, columns
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "results-format.md")).read()
+    for c in columns:
+        row = f"| {c['name']} | {c['type']} | {c['kind']} | {c['doc']} |"
+        assert row in doc, f"docs/results-format.md lacks the /matrix row: {row}"
+
+
 def main():
     path, ranks = sys.argv[1], int(sys.argv[2])
     with h5py.File(path, "r") as f:
-        assert f.attrs["schema_version"] == 1
+        assert f.attrs["schema_version"] == 2
         assert "attacks:" in f["spec"][()].decode()
         prov = f["provenance"]
         assert prov.attrs["ranks"] == ranks, prov.attrs["ranks"]
         assert len(prov.attrs["hosts"]) == ranks
         assert prov.attrs["end_time"], "end_time missing"
         m = f["matrix"][()]
-        names = set(m.dtype.names)
-        for field in ("dataset", "model", "attack", "seed", "defense", "status", "acc", "asr", "ra", "der"):
-            assert field in names, field
+        check_schema(json.loads(f.attrs["schema"]), m.dtype)
         rows = {(r["attack"].decode(), r["defense"].decode()): r for r in m}
         assert set(rows) == {(a, d) for a in ("none", "badnets", "input-aware") for d in ("none", "ft")}, rows
         assert all(r["status"].decode() == "done" for r in m)

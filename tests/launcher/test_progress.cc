@@ -30,7 +30,7 @@ MatrixRow row(const CellKey& key, const std::string& defense) {
   r.attack = key.attack;
   r.seed = key.seed;
   r.defense = defense;
-  r.status = "done";
+  r.status = Status::kDone;
   return r;
 }
 
@@ -55,14 +55,14 @@ TEST(ProgressWork, AResumedRunCountsOnlyTheUnitsTheFileLacks) {
 
   StoredResults stored;
   for (const auto& d : plan.defenses) stored.rows.push_back(row(plan.cells[0].key, d));  // cell 1 whole
-  stored.attacks[plan.cells[0].key.group_path()].status = "done";
-  stored.attacks[c.key.group_path()].status = "done";  // cell 3: the attack and "none" are held
+  stored.attacks[plan.cells[0].key.group_path()].status = Status::kDone;
+  stored.attacks[c.key.group_path()].status = Status::kDone;  // cell 3: the attack and "none" are held
   stored.rows.push_back(row(c.key, "none"));
   EXPECT_DOUBLE_EQ(plan.image_epochs_to_run(all, stored),
                    plan.cells[1].image_epochs + c.defense_image_epochs[1] + plan.cells[3].image_epochs);
   // A failed attack is stored with a failed row per defense: the cell is not run again.
   StoredResults failed;
-  failed.attacks[c.key.group_path()].status = "failed";
+  failed.attacks[c.key.group_path()].status = Status::kFailed;
   for (const auto& d : plan.defenses) failed.rows.push_back(row(c.key, d));
   EXPECT_DOUBLE_EQ(plan.image_epochs_to_run({2}, failed), 0.0);
   // A row of another seed does not count for this cell.

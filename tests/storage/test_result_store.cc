@@ -7,6 +7,7 @@
 
 #include "analysis/matrix_table.h"
 #include "storage/h5.h"
+#include "storage/matrix_table.h"
 #include "storage/result_store.h"
 #include "storage/storage_error.h"
 #include "tests/temp_dir_test.h"
@@ -32,7 +33,7 @@ MatrixRow row(const std::string& attack, const std::string& defense, double acc,
   r.attack = attack;
   r.seed = 0;
   r.defense = defense;
-  r.status = "done";
+  r.status = Status::kDone;
   r.acc = acc;
   r.asr = asr;
   return r;
@@ -65,7 +66,7 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
     r1.asr_denominator = 9000;
     MatrixRow r2 = row("badnets", "ft", 0.88, 0.05);
     r2.seed = 3;
-    r2.status = "failed";
+    r2.status = Status::kFailed;
     r2.error = "loss is nan at epoch 2 — ünïcode";
     store->commit([&](ResultWriter& w) {
       w.write_defense(key, "ft", d);
@@ -82,7 +83,7 @@ TEST_F(ResultStoreTest, WritesThenReadsBack) {
   EXPECT_EQ(rows[0].seed, 3);
   EXPECT_DOUBLE_EQ(rows[0].asr, 0.99);
   EXPECT_EQ(rows[0].asr_denominator, 9000);
-  EXPECT_EQ(rows[1].status, "failed");
+  EXPECT_EQ(rows[1].status, Status::kFailed);
   EXPECT_EQ(rows[1].error, "loss is nan at epoch 2 — ünïcode");
   EXPECT_TRUE(std::isnan(rows[1].ra));
 
@@ -230,11 +231,121 @@ TEST_F(ResultStoreTest, ReadingAGarbageFileIsAClearError) {
   }
 }
 
+// Replaces the file's /matrix with one row of a schema-version-1-like layout that lacks the
+// columns `rir` and `seconds`, with `status` as given.
+void write_old_matrix(const std::string& path, const char* status) {
+  struct OldRow {
+    const char *dataset, *model, *attack;
+    int32_t seed;
+    const char *defense, *status, *error;
+    double acc, asr, ra, der;
+    int64_t asr_denominator;
+  } row{"fashion-mnist", "small-cnn", "badnets", 2, "ft", status, "", 0.875, 0.125, 0.5, 0.75, 900};
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  H5Ldelete(f, "matrix", H5P_DEFAULT);
+  H5Adelete(f, "schema");
+  h5::write_attr(f, "schema_version", int64_t{1}, path);
+  hid_t str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(str, H5T_VARIABLE);
+  H5Tset_cset(str, H5T_CSET_UTF8);  // as version 1 wrote them (HDF5 does not convert ASCII to UTF-8)
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(OldRow));
+  H5Tinsert(t, "dataset", HOFFSET(OldRow, dataset), str);
+  H5Tinsert(t, "model", HOFFSET(OldRow, model), str);
+  H5Tinsert(t, "attack", HOFFSET(OldRow, attack), str);
+  H5Tinsert(t, "seed", HOFFSET(OldRow, seed), H5T_NATIVE_INT32);
+  H5Tinsert(t, "defense", HOFFSET(OldRow, defense), str);
+  H5Tinsert(t, "status", HOFFSET(OldRow, status), str);
+  H5Tinsert(t, "error", HOFFSET(OldRow, error), str);
+  H5Tinsert(t, "acc", HOFFSET(OldRow, acc), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "asr", HOFFSET(OldRow, asr), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "ra", HOFFSET(OldRow, ra), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "der", HOFFSET(OldRow, der), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "asr_denominator", HOFFSET(OldRow, asr_denominator), H5T_NATIVE_INT64);
+  hsize_t one = 1;
+  hid_t space = H5Screate_simple(1, &one, nullptr);
+  hid_t ds = H5Dcreate2(f, "matrix", t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &row), 0);
+  H5Dclose(ds);
+  H5Sclose(space);
+  H5Tclose(t);
+  H5Tclose(str);
+  H5Fclose(f);
+}
+
+bool has_root_attribute(const std::string& path, const char* name) {
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const bool has = H5Aexists(f, name) > 0;
+  H5Fclose(f);
+  return has;
+}
+
+TEST_F(ResultStoreTest, AColumnAnOlderFileLacksReadsAsItsDefault) {
+  create(path_, false);
+  write_old_matrix(path_, "done");
+  const auto rows = read_matrix(path_);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].attack, "badnets");
+  EXPECT_EQ(rows[0].seed, 2);
+  EXPECT_EQ(rows[0].defense, "ft");
+  EXPECT_EQ(rows[0].status, Status::kDone);
+  EXPECT_DOUBLE_EQ(rows[0].acc, 0.875);
+  EXPECT_DOUBLE_EQ(rows[0].der, 0.75);
+  EXPECT_EQ(rows[0].asr_denominator, 900);
+  EXPECT_TRUE(std::isnan(rows[0].rir));  // the defaults
+  EXPECT_EQ(rows[0].seconds, 0.0);
+}
+
+TEST_F(ResultStoreTest, WritingTheMatrixBringsAnOlderFileToThisSchema) {
+  create(path_, false);
+  write_old_matrix(path_, "done");
+  ASSERT_FALSE(has_root_attribute(path_, "schema"));
+  const auto old_rows = read_matrix(path_);
+  ResultStore::open(path_)->commit([&](ResultWriter& w) { w.set_matrix(old_rows); });
+  EXPECT_TRUE(has_root_attribute(path_, "schema"));
+  hid_t f = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_EQ(h5::read_string_attr(f, "schema", path_), h5::schema_json());
+  hid_t ds = H5Dopen2(f, "matrix", H5P_DEFAULT);
+  hid_t t = H5Dget_type(ds);
+  EXPECT_EQ(H5Tget_nmembers(t), 14);  // rir and seconds added
+  H5Tclose(t);
+  H5Dclose(ds);
+  H5Fclose(f);
+  const auto rows = read_matrix(path_);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_DOUBLE_EQ(rows[0].acc, 0.875);
+}
+
+TEST_F(ResultStoreTest, AnUnknownStatusIsAClearError) {
+  create(path_, false);
+  write_old_matrix(path_, "running");
+  try {
+    read_matrix(path_);
+    FAIL();
+  } catch (const StorageError& e) {
+    EXPECT_EQ(std::string(e.what()), path_ + ": /matrix row 0: status \"running\" is neither \"done\" nor \"failed\"");
+  }
+}
+
+TEST(MatrixSchema, NamesEveryColumnOfTheTypeInOrder) {
+  const std::string json = h5::schema_json();
+  h5::Handle t = h5::matrix_row_type();
+  size_t at = 0;
+  for (int i = 0; i < H5Tget_nmembers(t); ++i) {
+    char* name = H5Tget_member_name(t, static_cast<unsigned>(i));
+    const size_t found = json.find("{\"name\": \"" + std::string(name) + "\"", at);
+    H5free_memory(name);
+    ASSERT_NE(found, std::string::npos) << i;
+    at = found;
+  }
+  EXPECT_EQ(json.rfind("{\"version\": 2, \"matrix\": [", 0), 0u) << json;
+}
+
 TEST(MatrixTable, FormatsCellsFailuresAndMissing) {
   std::vector<MatrixRow> rows{row("none", "none", 0.9, NAN), row("none", "ft", 0.8912, NAN),
                               row("badnets", "none", 0.9, 1.0)};
   MatrixRow failed = row("badnets", "ft", NAN, NAN);
-  failed.status = "failed";
+  failed.status = Status::kFailed;
   rows.push_back(failed);
   rows.push_back(row("blend", "none", 0.5, 0.25));
   EXPECT_EQ(format_matrix_table(rows),
