@@ -1,28 +1,29 @@
 #pragma once
-// The error kinds core/ raises. The CLI turns each into one line and an exit code:
-// ConfigError / DataError -> 2 (bad input), RunError -> the cell is marked failed, others -> 1.
-#include <stdexcept>
+// The error kinds core/ raises (util/error.h: the root, exit codes, and how main handles them).
 #include <string>
+
+#include "util/error.h"
 
 namespace pbe {
 
 // A spec or option that cannot be used; the message names the file, line and key where known.
-class ConfigError : public std::runtime_error {
+class ConfigError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ConfigError(const std::string& message) : Error(message, kExitBadInput, Ranks::kEvery) {}
 };
 
 // A dataset file that is missing, truncated or corrupt; the message names the file.
-class DataError : public std::runtime_error {
+class DataError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit DataError(const std::string& message) : Error(message, kExitBadInput, Ranks::kEvery) {}
 };
 
 // A run that went wrong for scientific reasons (NaN loss, diverged training). Raised identically
-// on every rank of a group (the values it checks are all-reduced), so the group can go on.
-class RunError : public std::runtime_error {
+// on every rank of a group (the values it checks are all-reduced), so the group can go on: the
+// cell runner marks the unit failed.
+class RunError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit RunError(const std::string& message) : Error(message, kExitRunFailure, Ranks::kEvery) {}
 };
 
 }  // namespace pbe

@@ -1,13 +1,12 @@
 #pragma once
-#include <stdexcept>
-#include <string>
+#include "util/error.h"
 
 namespace pbe {
 
 // A failed collective or MPI/NCCL call; the message names the call, the rank and the library's error.
-class DistributedError : public std::runtime_error {
+class DistributedError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit DistributedError(const std::string& message) : Error(message, kExitRunFailure, Ranks::kThisOne) {}
 };
 
 }  // namespace pbe

@@ -191,7 +191,7 @@ int run_command(const World& world, const RunOptions& o) {
   } catch (const ConfigError& e) {
     setup_error = e.what();
   }
-  if (!all_succeeded(*everyone, world.rank(), setup_error)) return 2;
+  if (!all_succeeded(*everyone, world.rank(), setup_error)) return kExitBadInput;
   auto own_group = world.make_group(per_cell, backend);
   ProcessGroup& group = *own_group;  // the ranks of this rank's cells
   // Every pass of every cell on this rank under bf16 autocast, if asked for; float32 work on TF32
@@ -228,14 +228,14 @@ int run_command(const World& world, const RunOptions& o) {
   } catch (const StorageError& e) {
     store_error = e.what();
   }
-  if (!all_succeeded(*everyone, world.rank(), store_error)) return 2;
+  if (!all_succeeded(*everyone, world.rank(), store_error)) return kExitBadInput;
   try {
     if (group.rank() == 0 && !store) store = ResultStore::open(spec.output);
   } catch (const StorageError& e) {
     store_error = std::string(e.what()) + " (seen from rank " + std::to_string(world.rank()) +
                   ": the output must be on a filesystem every group's first rank shares)";
   }
-  if (!all_succeeded(*everyone, world.rank(), store_error)) return 2;
+  if (!all_succeeded(*everyone, world.rank(), store_error)) return kExitBadInput;
   StoredResults runner_resume;
   if (resuming) {  // every rank reads what is done before any unit is committed, and all must agree
     try {
@@ -249,7 +249,7 @@ int run_command(const World& world, const RunOptions& o) {
     everyone->allreduce(high, ReduceOp::kMax);
     if (store_error.empty() && low.item<int64_t>() != high.item<int64_t>())
       store_error = spec.output + ": ranks see different contents: the output must be on a filesystem every rank shares";
-    if (!all_succeeded(*everyone, world.rank(), store_error)) return 2;
+    if (!all_succeeded(*everyone, world.rank(), store_error)) return kExitBadInput;
     spdlog::info("{}: resuming: {} of {} results already in it", spec.output, runner_resume.rows.size(),
                  plan.cells.size() * spec.defenses.size());
   }
@@ -298,7 +298,7 @@ int run_command(const World& world, const RunOptions& o) {
     // Maybe only this rank saw it (a failed write): the others would wait for it in a collective
     // forever, and unwinding would block in the windows' collective frees. End the job.
     std::cerr << "pbe_dist: error on rank " << world.rank() << ": " << e.what() << std::endl;
-    world.abort(dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const DataError*>(&e) ? 2 : 1);
+    world.abort(exit_code_of(e));
   }
   if (group.rank() != 0) counts.zero_();  // each group's rows counted once
   everyone->allreduce(counts);
@@ -328,7 +328,7 @@ int run_command(const World& world, const RunOptions& o) {
       std::cerr << "pbe_dist: " << failed << " of " << rows << " results failed (status and error in " << path
                 << ")" << std::endl;
   }
-  return failed > 0 ? 3 : 0;
+  return failed > 0 ? kExitSomeFailed : kExitOk;
 }
 
 }  // namespace pbe

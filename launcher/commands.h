@@ -36,8 +36,6 @@ struct PurifyOptions {
 // cores this process is bound to (mpirun's and srun's binding). Returns the count set.
 int set_torch_threads(int requested, const World& world);
 
-// The exit code of a run stopped by SIGTERM, SIGINT or SIGUSR1 (EX_TEMPFAIL: resume it).
-constexpr int kExitStopped = 75;
 
 // `pbe_dist run`: the whole matrix; returns the process exit code. Collective over the world.
 int run_command(const World& world, const RunOptions& options);

@@ -1,18 +1,16 @@
-// pbe_dist: the experiment orchestrator's command line. Exit codes: 0 ok, 1 run failure,
-// 2 bad usage or bad input (spec, data, results file), 3 some results failed, 75 stopped by a
-// signal (SIGTERM, SIGINT, SIGUSR1) at a safe point: finish with --resume.
+// pbe_dist: the experiment orchestrator's command line. Exit codes (util/error.h): 0 ok, 1 run
+// failure, 2 bad usage or bad input (spec, data, model, results file), 3 some results failed,
+// 75 stopped by a signal (SIGTERM, SIGINT, SIGUSR1) at a safe point: finish with --resume.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
 
-#include "core/errors.h"
-#include "distributed/distributed_error.h"
 #include "distributed/world.h"
 #include "launcher/commands.h"
 #include "launcher/logging.h"
 #include "pbe_version.h"
-#include "storage/storage_error.h"
+#include "util/error.h"
 
 namespace {
 
@@ -122,7 +120,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Every rank parsed the same arguments; one of them explains.
     const int code = root ? app.exit(e) : e.get_exit_code();
-    return code == 0 ? 0 : 2;
+    return code == 0 ? pbe::kExitOk : pbe::kExitBadInput;
   }
   for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
 
@@ -143,16 +141,16 @@ int main(int argc, char** argv) {
       code = pbe::merge_command(*world, merge_options);
     else
       code = run->parsed() ? pbe::run_command(*world, options) : pbe::plan_command(*world, options);
-  } catch (const pbe::ConfigError& e) {
-    if (root) std::cerr << "pbe_dist: error: " << e.what() << "\n";
-    code = 2;
-  } catch (const pbe::DataError& e) {
-    if (root) std::cerr << "pbe_dist: error: " << e.what() << "\n";
-    code = 2;
   } catch (const std::exception& e) {
-    // Something only this rank may have hit: report it and take the whole job down (no hang).
-    std::cerr << "pbe_dist: error on rank " << world->rank() << ": " << e.what() << std::endl;
-    world->abort(1);
+    const auto* error = dynamic_cast<const pbe::Error*>(&e);
+    if (world->size() == 1 || (error && error->raised_on_every_rank())) {
+      if (root) std::cerr << "pbe_dist: error: " << e.what() << "\n";
+      code = pbe::exit_code_of(e);
+    } else {
+      // Something only this rank may have hit: report it and take the whole job down (no hang).
+      std::cerr << "pbe_dist: error on rank " << world->rank() << ": " << e.what() << std::endl;
+      world->abort(pbe::exit_code_of(e));
+    }
   }
   return code;
 }

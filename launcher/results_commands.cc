@@ -73,13 +73,7 @@ std::string conflict(const StoredUnit& a, const StoredUnit& b) { return conflict
 
 int inspect_command(const World& world, const std::string& path) {
   if (world.rank() != 0) return 0;
-  ReadBack r;
-  try {
-    r = read_back(path);
-  } catch (const StorageError& e) {
-    std::cerr << "pbe_dist: error: " << e.what() << std::endl;
-    return 2;
-  }
+  const ReadBack r = read_back(path);
   const auto rows = rows_by_unit(r.stored.rows);
   int done = 0, failed = 0, missing = 0;
   std::string lines;
@@ -150,8 +144,7 @@ int merge_command(const World& world, const MergeOptions& o) {
       });
     }, "merging");
   } catch (const std::exception& e) {  // StorageError, a spec that no longer parses, a full disk
-    std::cerr << "pbe_dist: error: " << e.what() << "; nothing was written" << std::endl;
-    return 2;
+    throw StorageError(std::string(e.what()) + "; nothing was written");
   }
   std::cout << o.output << ": " << read_matrix(o.output).size() << " results from " << o.inputs.size() << " files\n";
   return 0;
@@ -159,47 +152,38 @@ int merge_command(const World& world, const MergeOptions& o) {
 
 int report_command(const World& world, const ReportOptions& o) {
   if (world.rank() != 0) return 0;
-  std::vector<ReportTable> tables;
+  // The cells of the spec that started the file, so units not run yet show as missing.
+  ReportLayout layout;
+  bool have_layout = false;
+  check_results_file(o.path);
   try {
-    // The cells of the spec that started the file, so units not run yet show as missing.
-    ReportLayout layout;
-    bool have_layout = false;
-    check_results_file(o.path);
-    try {
-      const auto [spec, plan] = stored_plan(o.path, read_spec_text(o.path));
-      layout = {spec.dataset.name, spec.model, {}, plan.defenses, spec.seeds};
-      for (const auto& a : spec.attacks) layout.attacks.push_back(a.id);
-      have_layout = true;
-    } catch (const ConfigError&) {  // a spec this pbe_dist no longer parses: /matrix alone
-    } catch (const DataError&) {
-    }
-    tables = report_tables(o.path, have_layout ? &layout : nullptr);
-  } catch (const StorageError& e) {
-    std::cerr << "pbe_dist: error: " << e.what() << std::endl;
-    return 2;
+    const auto [spec, plan] = stored_plan(o.path, read_spec_text(o.path));
+    layout = {spec.dataset.name, spec.model, {}, plan.defenses, spec.seeds};
+    for (const auto& a : spec.attacks) layout.attacks.push_back(a.id);
+    have_layout = true;
+  } catch (const ConfigError&) {  // a spec this pbe_dist no longer parses: /matrix alone
+  } catch (const DataError&) {
   }
+  const std::vector<ReportTable> tables = report_tables(o.path, have_layout ? &layout : nullptr);
   const auto write = [](const fs::path& file, const std::string& text) {
     std::ofstream out(file);
     out << text;
     if (!out) throw StorageError(file.string() + ": cannot write");
   };
-  try {
-    if (o.out.empty()) {
-      if (o.format == "md") std::cout << render_markdown(tables);
-      if (o.format == "tex") std::cout << render_latex(tables);
-      if (o.format == "csv")
-        for (const auto& t : tables) std::cout << "# " << t.name << "\n" << render_csv(t) << "\n";
-    } else {
-      fs::create_directories(o.out);
-      if (o.format == "md") write(fs::path(o.out) / "report.md", render_markdown(tables));
-      if (o.format == "tex") write(fs::path(o.out) / "report.tex", render_latex(tables));
-      if (o.format == "csv")
-        for (const auto& t : tables) write(fs::path(o.out) / (t.name + ".csv"), render_csv(t));
-      std::cout << "report: " << tables.size() << " tables in " << o.out << "\n";
-    }
-  } catch (const std::exception& e) {
-    std::cerr << "pbe_dist: error: " << e.what() << std::endl;
-    return 2;
+  if (o.out.empty()) {
+    if (o.format == "md") std::cout << render_markdown(tables);
+    if (o.format == "tex") std::cout << render_latex(tables);
+    if (o.format == "csv")
+      for (const auto& t : tables) std::cout << "# " << t.name << "\n" << render_csv(t) << "\n";
+  } else {
+    std::error_code ec;
+    fs::create_directories(o.out, ec);
+    if (ec) throw StorageError(o.out + ": cannot create the report's directory: " + ec.message());
+    if (o.format == "md") write(fs::path(o.out) / "report.md", render_markdown(tables));
+    if (o.format == "tex") write(fs::path(o.out) / "report.tex", render_latex(tables));
+    if (o.format == "csv")
+      for (const auto& t : tables) write(fs::path(o.out) / (t.name + ".csv"), render_csv(t));
+    std::cout << "report: " << tables.size() << " tables in " << o.out << "\n";
   }
   if (!o.figures) return 0;
   const fs::path dir = fs::path(o.out.empty() ? "report" : o.out) / "figures";

@@ -111,10 +111,10 @@ void ResultStore::commit(const std::function<void(ResultWriter&)>& write) {
           write_into(copy, path_, write);
         },
         kCommitTag);
-  } catch (const StorageError&) {
-    throw;
+  } catch (const StorageError& e) {  // a unit that cannot be written ends the run (exit 1)
+    throw StorageError(e.what(), kExitRunFailure);
   } catch (const std::runtime_error& e) {  // the copy, the rename or an fsync (filesystem_error is one)
-    throw StorageError(path_ + ": commit failed: " + e.what());
+    throw StorageError(path_ + ": commit failed: " + e.what(), kExitRunFailure);
   }
 }
 

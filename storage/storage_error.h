@@ -1,12 +1,14 @@
 #pragma once
-#include <stdexcept>
+#include "util/error.h"
 
 namespace pbe {
 
-// A results or checkpoint file that cannot be created, written or read; the message names the file.
-class StorageError : public std::runtime_error {
+// A results or checkpoint file that cannot be created, written or read; the message names the
+// file. Reading someone's file is bad input (exit 2); a failed commit is a run failure (exit 1).
+class StorageError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit StorageError(const std::string& message, ExitCode code = kExitBadInput)
+      : Error(message, code, Ranks::kThisOne) {}
 };
 
 }  // namespace pbe

@@ -4,15 +4,15 @@
 // loops call stop_point() where everything before is saved (an epoch's checkpoint, a committed
 // unit). core/ knows no signals and no MPI.
 #include <functional>
-#include <stdexcept>
 
 #include "distributed/process_group.h"
+#include "util/error.h"
 
 namespace pbe {
 
-class StopRequested : public std::runtime_error {
+class StopRequested : public Error {
  public:
-  StopRequested() : std::runtime_error("stop requested (signal)") {}
+  StopRequested() : Error("stop requested (signal)", kExitStopped, Ranks::kEvery) {}
 };
 
 // Process-wide: `should_stop` is asked at every stop point (empty: never stop).
