@@ -62,7 +62,7 @@ Provenance make_provenance(const World& world, const RunOptions& o, const Experi
                                 "." + std::to_string(SPDLOG_VER_PATCH)}};
   p.compute = {{"device", device.str()},
                {"backend", group.backend_name()},
-               {"precision", spec.precision},
+               {"precision", to_string(spec.precision)},
                {"channels_last", spec.channels_last ? "true" : "false"},
                {"threads_per_rank", std::to_string(threads)}};
   return p;
@@ -80,7 +80,7 @@ bool all_succeeded(ProcessGroup& everyone, int rank, const std::string& error) {
 
 // This rank's device: the CPU, or for `device: cuda` its GPU (World::local_gpu()).
 torch::Device rank_device(const ExperimentSpec& spec, const World& world) {
-  if (spec.device == "cpu") return torch::kCPU;
+  if (spec.device == Device::kCpu) return torch::kCPU;
   int gpu = -1;
   try {
     gpu = world.local_gpu();
@@ -95,9 +95,10 @@ torch::Device rank_device(const ExperimentSpec& spec, const World& world) {
 
 // The cell groups' collectives: NCCL for `backend: nccl`, and for `auto` on GPUs when built in.
 Backend cell_backend(const ExperimentSpec& spec) {
-  if (spec.backend == "nccl" && !nccl_compiled_in())
+  if (spec.backend == BackendChoice::kNccl && !nccl_compiled_in())
     throw ConfigError(spec.file + ": backend nccl: this pbe_dist was built without NCCL (configure with -DPBE_WITH_NCCL=ON, as the presets do)");
-  const bool nccl = spec.backend == "nccl" || (spec.backend == "auto" && spec.device == "cuda" && nccl_compiled_in());
+  const bool nccl = spec.backend == BackendChoice::kNccl ||
+                    (spec.backend == BackendChoice::kAuto && spec.device == Device::kCuda && nccl_compiled_in());
   return nccl ? Backend::kNccl : Backend::kMpi;
 }
 
@@ -196,8 +197,8 @@ int run_command(const World& world, const RunOptions& o) {
   ProcessGroup& group = *own_group;  // the ranks of this rank's cells
   // Every pass of every cell on this rank under bf16 autocast, if asked for; float32 work on TF32
   // tensor cores only for `precision: tf32`.
-  BFloat16Autocast autocast(device.type(), spec.precision == "bf16");
-  set_cuda_tf32(spec.precision == "tf32");
+  BFloat16Autocast autocast(device.type(), spec.precision == Precision::kBf16);
+  set_cuda_tf32(spec.precision == Precision::kTf32);
   // Collective: gathers hostnames.
   Provenance provenance = make_provenance(world, o, spec, threads, device, group);
 
@@ -209,7 +210,7 @@ int run_command(const World& world, const RunOptions& o) {
   spdlog::info("{}: {} cells on {} rank(s) in {} group(s), {} thread(s) each, {} ({}, {}{}); {} training / {} test "
                "images -> {}",
                spec.file, plan.cells.size(), world.size(), groups, threads, device.str(), group.backend_name(),
-               spec.precision, spec.channels_last ? ", channels_last" : "", data.train.size(), data.test.size(),
+               to_string(spec.precision), spec.channels_last ? ", channels_last" : "", data.train.size(), data.test.size(),
                spec.output);
 
   // Rank 0 creates the results file. Every group's first rank commits its own cells' units to it,

@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/attacks/attack.h"
@@ -13,6 +14,23 @@
 #include "storage/records.h"
 
 namespace pbe {
+
+// The compute settings, each spelled in specs and in /provenance/compute as its names() list says.
+enum class Device { kCpu, kCuda };
+enum class BackendChoice { kAuto, kMpi, kNccl };
+enum class Precision { kFp32, kTf32, kBf16 };
+template <class E>
+using EnumNames = std::vector<std::pair<const char*, E>>;
+const EnumNames<Device>& names(Device);
+const EnumNames<BackendChoice>& names(BackendChoice);
+const EnumNames<Precision>& names(Precision);
+// `value`'s name in names(value).
+template <class E>
+std::string to_string(E value) {
+  for (const auto& [name, e] : names(value))
+    if (e == value) return name;
+  return "unknown";
+}
 
 struct AttackEntry {
   std::string id;                       // Unique in the spec; the cell's attack name.
@@ -37,14 +55,14 @@ struct ExperimentSpec {
   // Ranks that work on one cell together; the world splits into groups of this size, each taking
   // the next cell as it finishes. 0 = all ranks form one group. Must divide the rank count.
   int ranks_per_cell = 0;
-  // Where each rank computes: "cpu", or "cuda" (GPU local_rank of its host; World::local_gpu()).
-  std::string device = "cpu";
-  // Collectives: "auto" (nccl on cuda when built in, mpi otherwise), "mpi" or "nccl" (cuda only).
-  std::string backend = "auto";
-  // "fp32" (IEEE float32 on GPUs too), "tf32" (float32 convolutions and matrix products on TF32
-  // tensor cores; the CPU is unaffected), or "bf16": every pass runs under bf16 autocast on the
+  // Where each rank computes: cpu, or cuda (GPU local_rank of its host; World::local_gpu()).
+  Device device = Device::kCpu;
+  // Collectives: auto (nccl on cuda when built in, mpi otherwise), mpi or nccl (cuda only).
+  BackendChoice backend = BackendChoice::kAuto;
+  // fp32 (IEEE float32 on GPUs too), tf32 (float32 convolutions and matrix products on TF32
+  // tensor cores; the CPU is unaffected), or bf16: every pass runs under bf16 autocast on the
   // device (weights stay float32).
-  std::string precision = "fp32";
+  Precision precision = Precision::kFp32;
   bool channels_last = false;  // Convolution weights laid out NHWC (GPU tensor cores).
   DatasetOptions dataset;
   std::string model = "small-cnn";

@@ -108,6 +108,20 @@ std::vector<Entry> parse_list(YamlMap& top, const std::string& key, const std::v
 
 }  // namespace
 
+const EnumNames<Device>& names(Device) {
+  static const EnumNames<Device> n{{"cpu", Device::kCpu}, {"cuda", Device::kCuda}};
+  return n;
+}
+const EnumNames<BackendChoice>& names(BackendChoice) {
+  static const EnumNames<BackendChoice> n{
+      {"auto", BackendChoice::kAuto}, {"mpi", BackendChoice::kMpi}, {"nccl", BackendChoice::kNccl}};
+  return n;
+}
+const EnumNames<Precision>& names(Precision) {
+  static const EnumNames<Precision> n{{"fp32", Precision::kFp32}, {"tf32", Precision::kTf32}, {"bf16", Precision::kBf16}};
+  return n;
+}
+
 ExperimentSpec parse_spec_text(const std::string& text, const std::string& file) {
   YAML::Node root;
   try {
@@ -126,15 +140,20 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
   if (spec.threads < 0) top.fail(top.node("threads"), "threads", "must be >= 0 (0 = automatic)");
   spec.ranks_per_cell = top.get("ranks_per_cell", spec.ranks_per_cell);
   if (spec.ranks_per_cell < 0) top.fail(top.node("ranks_per_cell"), "ranks_per_cell", "must be >= 0 (0 = all ranks)");
-  auto one_of = [&](const std::string& key, std::string& value, const std::vector<std::string>& allowed) {
-    value = top.get(key, value);
-    if (!known(allowed, value)) top.fail(top.node(key), key, "unknown value '" + value + "' (known: " + join(allowed) + ")");
+  auto one_of = [&](const std::string& key, auto& value) {
+    const std::string name = top.get(key, to_string(value));
+    std::vector<std::string> allowed;
+    for (const auto& [n, e] : names(value)) {
+      allowed.emplace_back(n);
+      if (n == name) value = e;
+    }
+    if (!known(allowed, name)) top.fail(top.node(key), key, "unknown value '" + name + "' (known: " + join(allowed) + ")");
   };
-  one_of("device", spec.device, {"cpu", "cuda"});
-  one_of("backend", spec.backend, {"auto", "mpi", "nccl"});
-  one_of("precision", spec.precision, {"fp32", "tf32", "bf16"});
+  one_of("device", spec.device);
+  one_of("backend", spec.backend);
+  one_of("precision", spec.precision);
   spec.channels_last = top.get("channels_last", spec.channels_last);
-  if (spec.backend == "nccl" && spec.device != "cuda")
+  if (spec.backend == BackendChoice::kNccl && spec.device != Device::kCuda)
     top.fail(top.node("backend"), "backend", "nccl needs device: cuda");
   parse_dataset(top.map("dataset"), spec);
   {

@@ -235,20 +235,20 @@ TEST(SpecParser, RanksPerCell) {
 
 TEST(SpecParser, ComputeOptions) {
   const ExperimentSpec defaults = parse_spec_text(kValid, "spec.yaml");
-  EXPECT_EQ(defaults.device, "cpu");
-  EXPECT_EQ(defaults.backend, "auto");
-  EXPECT_EQ(defaults.precision, "fp32");
+  EXPECT_EQ(defaults.device, Device::kCpu);
+  EXPECT_EQ(defaults.backend, BackendChoice::kAuto);
+  EXPECT_EQ(defaults.precision, Precision::kFp32);
   EXPECT_FALSE(defaults.channels_last);
   const auto with = [](const std::string& lines) {
     return replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\n" + lines);
   };
   const ExperimentSpec gpu =
       parse_spec_text(with("device: cuda\nbackend: nccl\nprecision: bf16\nchannels_last: true\n"), "spec.yaml");
-  EXPECT_EQ(gpu.device, "cuda");
-  EXPECT_EQ(gpu.backend, "nccl");
-  EXPECT_EQ(gpu.precision, "bf16");
+  EXPECT_EQ(gpu.device, Device::kCuda);
+  EXPECT_EQ(gpu.backend, BackendChoice::kNccl);
+  EXPECT_EQ(gpu.precision, Precision::kBf16);
   EXPECT_TRUE(gpu.channels_last);
-  EXPECT_EQ(parse_spec_text(with("device: cuda\nprecision: tf32\n"), "spec.yaml").precision, "tf32");
+  EXPECT_EQ(parse_spec_text(with("device: cuda\nprecision: tf32\n"), "spec.yaml").precision, Precision::kTf32);
   EXPECT_EQ(error_of(with("device: tpu\n")), "spec.yaml:24: device: unknown value 'tpu' (known: cpu, cuda)");
   EXPECT_EQ(error_of(with("precision: fp16\n")),
             "spec.yaml:24: precision: unknown value 'fp16' (known: fp32, tf32, bf16)");
@@ -316,7 +316,7 @@ TEST(SpecParser, ShippedSpecsParse) {
     EXPECT_EQ(s.model, "preact-resnet18") << f;
     EXPECT_EQ(s.attacks.size() * s.seeds.size(), 24u) << f;
     EXPECT_EQ(s.defenses.size(), 9u) << f;
-    EXPECT_EQ(s.device, "cuda") << f;
+    EXPECT_EQ(s.device, Device::kCuda) << f;
   }
   EXPECT_EQ(parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/all-gtsrb.yaml").dataset.name, "gtsrb");
   // The CPU-sized CIFAR-10 runs: the clean row and the paper's five attacks, PBE beside AFT and FT.
@@ -325,7 +325,7 @@ TEST(SpecParser, ShippedSpecsParse) {
   EXPECT_EQ(c.model, "preact-resnet18");
   EXPECT_EQ(c.attacks.size(), 6u);
   EXPECT_EQ(c.defenses.size(), 4u);
-  EXPECT_EQ(c.device, "cpu");
+  EXPECT_EQ(c.device, Device::kCpu);
   // Its BadNets hypotheses: the same victim recipe, the probes at eps 16/255, a 5x5 trigger.
   ExperimentSpec b = parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/cifar10-badnets.yaml");
   EXPECT_EQ(b.training.epochs, c.training.epochs);
