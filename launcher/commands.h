@@ -22,7 +22,7 @@ struct RunOptions {
 struct PurifyOptions {
   std::string model;                 // TorchScript classifier (images in [0, 1] -> logits)
   std::string data;                  // Training split = the defender's (possibly poisoned) set
-  std::string format = "mnist";      // mnist (IDX files) | cifar10 (binary batches)
+  std::string format = "mnist";      // The dataset whose layout --data has: one of file_datasets()
   std::string method = "pbe";        // One of purify_methods()
   std::string clean;                 // All but PBE: the clean extra set (its training split), same format
   std::string out = "purified.pt";   // The purified model, TorchScript

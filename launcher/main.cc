@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "core/data/dataset_source.h"
 #include "distributed/world.h"
 #include "launcher/commands.h"
 #include "launcher/logging.h"
@@ -23,6 +24,12 @@ std::vector<std::string> with_default_subcommand(CLI::App& app, int argc, char**
     if (sub->get_name() == args[0]) return args;
   args.insert(args.begin(), "run");
   return args;
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
 }
 
 void add_common(CLI::App* cmd, pbe::RunOptions& o, std::string& log_level) {
@@ -64,11 +71,12 @@ int main(int argc, char** argv) {
   std::string data_name, data_path;
   auto* data = app.add_subcommand(
       "data", "Check a dataset folder before runs use it: the whole official release, every file, size and label");
-  data->add_option("name", data_name, "fashion-mnist, mnist, cifar10 or gtsrb")
+  data->add_option("name", data_name, "The dataset: " + join(pbe::file_datasets()))
       ->required()
-      ->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "gtsrb"}));
+      ->check(CLI::IsMember(pbe::file_datasets()));
   data->add_option("path", data_path, "The folder a spec's dataset.path names")->required();
-  auto* list = app.add_subcommand("list", "Every attack and defense a spec can name, with its options (Markdown)");
+  auto* list = app.add_subcommand(
+      "list", "Every dataset, model, attack and defense a spec can name, with their options (Markdown)");
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "List the cells of a results file and each unit's state");
   inspect->add_option("file", inspect_path, "Results file (HDF5)")->required();
@@ -96,8 +104,9 @@ int main(int argc, char** argv) {
       ->required();
   purify->add_option("--data", purify_options.data, "Dataset folder; its training split is the defender's set")
       ->required();
-  purify->add_option("--format", purify_options.format, "mnist (IDX files) or cifar10 (binary batches)")
-      ->check(CLI::IsMember({"mnist", "cifar10"}))
+  purify->add_option("--format", purify_options.format,
+                     "The dataset whose official layout --data (and --clean) has: " + join(pbe::file_datasets()))
+      ->check(CLI::IsMember(pbe::file_datasets()))
       ->capture_default_str();
   purify->add_option("--method", purify_options.method, "pbe (no clean data) or a clean-data defense")
       ->check(CLI::IsMember(pbe::purify_methods()))

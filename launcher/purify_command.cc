@@ -87,7 +87,7 @@ std::shared_ptr<const Defense> make_method(const PurifyOptions& o) {
 
 TrainTest load_split(const std::string& dir, const std::string& format) {
   DatasetOptions d;
-  d.name = format == "cifar10" ? "cifar10" : "mnist";
+  d.name = format;
   d.path = dir;
   d.test_optional = true;
   TrainTest data = load_dataset(d);

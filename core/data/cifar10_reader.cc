@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/data/dataset_source.h"
+#include "core/data/registry.h"
 #include "core/errors.h"
 
 namespace pbe {
@@ -58,5 +60,34 @@ TrainTest load_cifar10(const std::string& dir, bool test_optional) {
                                                       : read_cifar10_batch(test_path);
   return out;
 }
+
+namespace {
+
+// The release's training split is five batches of one fifth each.
+void check_cifar10_batches(const std::string& dir, const Release& release) {
+  for (int i = 1; i <= 5; ++i) {
+    const auto file = cifar10_train_batch(dir, i);
+    if (!std::filesystem::is_regular_file(file)) throw DataError(file + ": file not found");
+    const auto records = static_cast<int64_t>(std::filesystem::file_size(file)) / kCifar10RecordBytes;
+    if (records != release.train / 5)
+      throw DataError(file + ": " + std::to_string(records) + " records, the release's batches have " +
+                      std::to_string(release.train / 5));
+  }
+}
+
+const bool registered = DatasetRegistry::instance().add([] {
+  DatasetPlugin d;
+  d.name = "cifar10";
+  d.summary = "CIFAR-10 (Krizhevsky 2009): the binary batches data_batch_1..5.bin and test_batch.bin "
+              "(scripts/get_cifar10.sh)";
+  d.shape = [](const DatasetOptions&) { return ImageShape{3, 32, 32, 10}; };
+  d.info = [](int) { return DatasetInfo{{0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}, Augmentation{4, true}}; };
+  d.release = {50000, 10000, 10, true};
+  d.load = [](const std::string& path, const DatasetOptions& o) { return load_cifar10(path, o.test_optional); };
+  d.check_files = check_cifar10_batches;
+  return d;
+}());
+
+}  // namespace
 
 }  // namespace pbe

@@ -8,7 +8,9 @@
 #include <sstream>
 #include <vector>
 
+#include "core/data/dataset_source.h"
 #include "core/data/netpbm_reader.h"
+#include "core/data/registry.h"
 #include "core/errors.h"
 
 namespace pbe {
@@ -107,5 +109,22 @@ TrainTest load_gtsrb(const std::string& dir, bool test_optional) {
   }
   return out;
 }
+
+namespace {
+
+const bool registered = DatasetRegistry::instance().add([] {
+  DatasetPlugin d;
+  d.name = "gtsrb";
+  d.summary = "GTSRB (Stallkamp et al. 2012), traffic signs resized whole to 32x32: the official "
+              "Final_Training/Final_Test layout with GT-final_test.csv";
+  d.shape = [](const DatasetOptions&) { return ImageShape{3, kGtsrbSize, kGtsrbSize, kGtsrbClasses}; };
+  // BackdoorBench's statistics; no flips for traffic signs.
+  d.info = [](int) { return DatasetInfo{{0.3403, 0.3121, 0.3214}, {0.2724, 0.2608, 0.2669}, Augmentation{4, false}}; };
+  d.release = {39209, 12630, kGtsrbClasses, false};
+  d.load = [](const std::string& path, const DatasetOptions& o) { return load_gtsrb(path, o.test_optional); };
+  return d;
+}());
+
+}  // namespace
 
 }  // namespace pbe

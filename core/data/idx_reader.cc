@@ -7,6 +7,8 @@
 #include <optional>
 #include <memory>
 
+#include "core/data/dataset_source.h"
+#include "core/data/registry.h"
 #include "core/errors.h"
 
 namespace pbe {
@@ -143,5 +145,32 @@ TrainTest load_idx_dataset(const std::string& dir, const std::string& name, int 
   }
   return out;
 }
+
+namespace {
+
+DatasetPlugin idx_dataset(const char* name, const char* summary, std::vector<double> mean, std::vector<double> std,
+                          std::string default_path, bool balanced) {
+  DatasetPlugin d;
+  d.name = name;
+  d.summary = summary;
+  d.shape = [](const DatasetOptions&) { return ImageShape{1, 28, 28, 10}; };
+  d.info = [mean, std](int) { return DatasetInfo{mean, std, Augmentation{2, false}}; };
+  d.default_path = std::move(default_path);
+  d.release = {60000, 10000, 10, balanced};
+  d.load = [name = std::string(name)](const std::string& path, const DatasetOptions& o) {
+    return load_idx_dataset(path, name, 10, o.test_optional);
+  };
+  return d;
+}
+
+const bool registered =
+    DatasetRegistry::instance().add(idx_dataset(
+        "fashion-mnist", "Fashion-MNIST (Xiao et al. 2017), grey clothing images: the four IDX files, gzipped or not",
+        {0.2860}, {0.3530}, "/usr/share/datasets/fashion-mnist", true)) &&
+    DatasetRegistry::instance().add(idx_dataset(
+        "mnist", "MNIST (LeCun et al. 1998), grey digits: the four IDX files, gzipped or not",
+        {0.1307}, {0.3081}, "", false));
+
+}  // namespace
 
 }  // namespace pbe

@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <numeric>
 
-#include "core/data/cifar10_reader.h"
 #include "core/data/dataset_source.h"
 #include "core/errors.h"
 
@@ -31,27 +30,9 @@ void check_split(const std::string& path, const char* split, const std::vector<i
   }
 }
 
-// CIFAR-10's training split is five batches of one fifth each.
-void check_cifar10_batches(const std::string& dir, const Release& release) {
-  for (int i = 1; i <= 5; ++i) {
-    const auto file = cifar10_train_batch(dir, i);
-    if (!std::filesystem::is_regular_file(file)) throw DataError(file + ": file not found");
-    const auto records = static_cast<int64_t>(std::filesystem::file_size(file)) / kCifar10RecordBytes;
-    if (records != release.train / 5)
-      throw DataError(file + ": " + std::to_string(records) + " records, the release's batches have " +
-                      std::to_string(release.train / 5));
-  }
-}
-
 }  // namespace
 
-Release official_release(const std::string& name) {
-  if (name == "fashion-mnist") return {60000, 10000, 10, true};
-  if (name == "mnist") return {60000, 10000, 10, false};
-  if (name == "cifar10") return {50000, 10000, 10, true};
-  if (name == "gtsrb") return {39209, 12630, 43, false};
-  return {};  // synthetic
-}
+Release official_release(const std::string& name) { return dataset_plugin(name).release; }
 
 int64_t ReleaseCounts::train() const {
   return std::accumulate(train_per_class.begin(), train_per_class.end(), int64_t{0});
@@ -63,7 +44,7 @@ int64_t ReleaseCounts::test() const {
 ReleaseCounts check_release(const std::string& name, const std::string& path, const Release& expected) {
   if (expected.train == 0) throw ConfigError("dataset '" + name + "' has no official release to check against");
   if (!std::filesystem::is_directory(path)) throw DataError(path + ": no such folder");
-  if (name == "cifar10") check_cifar10_batches(path, expected);
+  if (const auto& check_files = dataset_plugin(name).check_files) check_files(path, expected);
   DatasetOptions options;
   options.name = name;
   options.path = path;

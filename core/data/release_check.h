@@ -3,17 +3,12 @@
 #include <string>
 #include <vector>
 
+#include "core/data/registry.h"
+
 namespace pbe {
 
-// What a dataset's official release holds: the sizes a folder is checked against before runs use it.
-struct Release {
-  int64_t train = 0;      // Training images
-  int64_t test = 0;       // Test images
-  int classes = 0;
-  bool balanced = false;  // Every class has train/classes and test/classes images (CIFAR-10, Fashion-MNIST)
-};
-
-// The official release of `name` (fashion-mnist, mnist, cifar10, gtsrb); all zero for synthetic.
+// The official release of `name` (core/data/registry.h); all zero for a generated dataset.
+// ConfigError for an unknown name.
 Release official_release(const std::string& name);
 
 struct ReleaseCounts {
@@ -24,8 +19,8 @@ struct ReleaseCounts {
 
 // Reads the folder with the readers runs use (every file, size and label checked there) and checks
 // that it is the whole release `expected`: split sizes, every class present, class counts when
-// balanced, and for cifar10 five training batches of equal size. Throws DataError naming `path`
-// (or the file) and the first difference; returns the class counts.
+// balanced, and the dataset's own file checks (CIFAR-10: five training batches of equal size).
+// Throws DataError naming `path` (or the file) and the first difference; returns the class counts.
 ReleaseCounts check_release(const std::string& name, const std::string& path, const Release& expected);
 
 }  // namespace pbe

@@ -2,6 +2,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "core/data/dataset_source.h"
+#include "core/data/registry.h"
+
 namespace pbe {
 namespace {
 
@@ -34,5 +37,25 @@ TrainTest make_synthetic(const SyntheticOptions& o) {
   out.test = sample(protos, o.test_size, o.noise, gen, o.num_classes);
   return out;
 }
+
+namespace {
+
+const bool registered = DatasetRegistry::instance().add([] {
+  DatasetPlugin d;
+  d.name = "synthetic";
+  d.summary = "Generated, seeded, learnable in one epoch (the tests' data): `dataset.synthetic` sets "
+              "classes, channels, size, train, test, noise and seed; the shape below is the default";
+  d.shape = [](const DatasetOptions& o) {
+    return ImageShape{o.synthetic.channels, o.synthetic.size, o.synthetic.size, o.synthetic.num_classes};
+  };
+  d.info = [](int channels) {
+    return DatasetInfo{std::vector<double>(channels, 0.5), std::vector<double>(channels, 0.25), Augmentation{}};
+  };
+  d.reads_files = false;
+  d.load = [](const std::string&, const DatasetOptions& o) { return make_synthetic(o.synthetic); };
+  return d;
+}());
+
+}  // namespace
 
 }  // namespace pbe

@@ -3,15 +3,11 @@
 #include <torch/torch.h>
 
 #include "core/errors.h"
-#include "core/models/preact_resnet.h"
-#include "core/models/small_cnn.h"
+#include "core/models/registry.h"
 
 namespace pbe {
 
-const std::vector<std::string>& known_models() {
-  static const std::vector<std::string> names{"small-cnn", "preact-resnet18"};
-  return names;
-}
+std::vector<std::string> known_models() { return ModelRegistry::instance().names(); }
 
 Classifier make_model(const ModelOptions& o) {
   if (o.in_channels <= 0 || o.num_classes < 2 || o.image_size < 4)
@@ -19,21 +15,11 @@ Classifier make_model(const ModelOptions& o) {
   if (static_cast<int>(o.mean.size()) != o.in_channels || o.std.size() != o.mean.size())
     throw ConfigError("model '" + o.name + "': normalisation has " + std::to_string(o.mean.size()) +
                       " channels, input has " + std::to_string(o.in_channels));
-  Classifier model;
-  if (o.name == "small-cnn") model = std::make_shared<SmallCnn>(o);
-  else if (o.name == "preact-resnet18") model = std::make_shared<PreActResNet18>(o);
-  else throw ConfigError("unknown model '" + o.name + "'");
+  const ModelPlugin* plugin = ModelRegistry::instance().find(o.name);
+  if (!plugin) throw ConfigError("unknown model '" + o.name + "'");
+  Classifier model = plugin->make(o);
   place_model(*model, o.device, o.channels_last);
   return model;
-}
-
-void copy_model_state(ClassifierImpl& from, ClassifierImpl& to) {
-  torch::NoGradGuard no_grad;
-  auto src_p = from.parameters(), dst_p = to.parameters();
-  auto src_b = from.buffers(), dst_b = to.buffers();
-  TORCH_INTERNAL_ASSERT(src_p.size() == dst_p.size() && src_b.size() == dst_b.size());
-  for (size_t i = 0; i < src_p.size(); ++i) dst_p[i].copy_(src_p[i]);
-  for (size_t i = 0; i < src_b.size(); ++i) dst_b[i].copy_(src_b[i]);
 }
 
 Classifier clone_model(ClassifierImpl& model, const ModelOptions& options) {

@@ -54,7 +54,7 @@ class FrozenModel {
 
 // What a model is built from; parsed from the spec's `model:` block plus the dataset's shape.
 struct ModelOptions {
-  std::string name = "small-cnn";  // small-cnn | preact-resnet18
+  std::string name = "small-cnn";  // A registered model (core/models/registry.h)
   int in_channels = 1;
   int image_size = 28;             // Height = width.
   int num_classes = 10;
@@ -66,12 +66,11 @@ struct ModelOptions {
   bool channels_last = false;
 };
 
-const std::vector<std::string>& known_models();
+// The registered models (core/models/registry.h).
+std::vector<std::string> known_models();
 // Builds a freshly initialised model on options.device; the caller seeds torch first (the draws are
 // made on the CPU, so every device starts from the same weights). Throws ConfigError.
 Classifier make_model(const ModelOptions& options);
-// Copies parameters and buffers of `from` into `to` (same architecture).
-void copy_model_state(ClassifierImpl& from, ClassifierImpl& to);
 // A new model of the same options holding a copy of `model`'s state, on its device and in its
 // memory layout.
 Classifier clone_model(ClassifierImpl& model, const ModelOptions& options);

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "core/models/registry.h"
+
 namespace pbe {
 
 PreActBlockImpl::PreActBlockImpl(int64_t in, int64_t out, int64_t stride) {
@@ -70,5 +72,9 @@ torch::Tensor PreActResNet18::features(const torch::Tensor& images) {
 }
 
 torch::Tensor PreActResNet18::head(const torch::Tensor& features) { return out_(features); }
+
+PBE_REGISTER_MODEL(PreActResNet18, "preact-resnet18",
+                   "Pre-activation ResNet-18 (He et al. 2016) as BackdoorBench and the PBE paper use it: 3x3 stem, "
+                   "four stages of two blocks; width 64 (64-128-256-512)")
 
 }  // namespace pbe

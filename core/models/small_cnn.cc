@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "core/models/registry.h"
+
 namespace pbe {
 namespace {
 torch::nn::Conv2dOptions conv3x3(int64_t in, int64_t out) {
@@ -60,5 +62,9 @@ torch::Tensor SmallCnn::features(const torch::Tensor& images) { return pooled_fe
 std::shared_ptr<ClassifierImpl> SmallCnn::replicate() { return clone_model(*this, options_); }
 
 torch::Tensor SmallCnn::head(const torch::Tensor& features) { return out_(features); }
+
+PBE_REGISTER_MODEL(SmallCnn, "small-cnn",
+                   "Four 3x3 convolutions in two pooled blocks, FC-128 and the classifier; no batch norm "
+                   "(rank-count independent training); width 32")
 
 }  // namespace pbe

@@ -1,5 +1,6 @@
-// The attack and defense registries: every plug-in registered from its own .cc is there, builds
-// from its declared defaults, and declares each option key once with a meaning.
+// The registries: every dataset, model, attack and defense registered from its own .cc is there;
+// attacks and defenses build from their declared defaults and declare each option key once with a
+// meaning; datasets and models build what their entries say.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -7,8 +8,12 @@
 #include <vector>
 
 #include "core/attacks/registry.h"
+#include "core/data/dataset_source.h"
+#include "core/data/release_check.h"
 #include "core/defenses/aft.h"
 #include "core/defenses/registry.h"
+#include "core/errors.h"
+#include "core/models/registry.h"
 
 namespace pbe {
 namespace {
@@ -83,6 +88,62 @@ TEST(Registry, EveryDefenseBuildsFromItsDeclaredDefaults) {
     EXPECT_EQ(defense->name(), p->name);
     // Only the defenses that work without clean data ask for none.
     EXPECT_EQ(defense->clean_fraction() == 0, p->name == "none" || p->name == "pbe") << p->name;
+  }
+}
+
+TEST(Registry, HoldsEveryDatasetAndModel) {
+  EXPECT_EQ(known_datasets(), (std::vector<std::string>{"cifar10", "fashion-mnist", "gtsrb", "mnist", "synthetic"}));
+  EXPECT_EQ(file_datasets(), (std::vector<std::string>{"cifar10", "fashion-mnist", "gtsrb", "mnist"}));
+  EXPECT_EQ(known_models(), (std::vector<std::string>{"preact-resnet18", "small-cnn"}));
+  try {
+    image_shape(DatasetOptions{"imagenet"});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "unknown dataset 'imagenet' (known: cifar10, fashion-mnist, gtsrb, mnist, synthetic)");
+  }
+  EXPECT_EQ(official_release("gtsrb").classes, 43);
+}
+
+TEST(Registry, EveryDatasetDeclaresItsShapeStatisticsAndRelease) {
+  for (const DatasetPlugin* d : DatasetRegistry::instance().all()) {
+    EXPECT_FALSE(d->summary.empty()) << d->name;
+    DatasetOptions options;
+    options.name = d->name;
+    const ImageShape shape = d->shape(options);
+    const DatasetInfo info = d->info(static_cast<int>(shape.channels));
+    EXPECT_EQ(info.mean.size(), static_cast<size_t>(shape.channels)) << d->name;
+    EXPECT_EQ(info.std.size(), static_cast<size_t>(shape.channels)) << d->name;
+    // Every dataset read from files has an official release its folders are checked against.
+    EXPECT_EQ(d->reads_files, d->release.train > 0) << d->name;
+    if (d->reads_files) EXPECT_EQ(d->release.classes, shape.num_classes) << d->name;
+  }
+  DatasetOptions synthetic;
+  synthetic.name = "synthetic";
+  synthetic.synthetic.channels = 3;
+  synthetic.synthetic.train_size = 8;
+  synthetic.synthetic.test_size = 4;
+  const TrainTest data = load_dataset(synthetic);  // no path needed
+  EXPECT_EQ(data.train.shape().channels, 3);
+  EXPECT_EQ(dataset_info("synthetic", 3).mean.size(), 3u);
+}
+
+TEST(Registry, EveryModelBuildsForEveryShape) {
+  for (const ModelPlugin* m : ModelRegistry::instance().all()) {
+    EXPECT_FALSE(m->summary.empty()) << m->name;
+    for (const ImageShape shape : {ImageShape{1, 28, 28, 10}, ImageShape{3, 32, 32, 43}}) {
+      ModelOptions o;
+      o.name = m->name;
+      o.in_channels = static_cast<int>(shape.channels);
+      o.image_size = static_cast<int>(shape.height);
+      o.num_classes = shape.num_classes;
+      o.mean.assign(o.in_channels, 0.5);
+      o.std.assign(o.in_channels, 0.25);
+      o.width = 8;
+      const Classifier model = make_model(o);
+      model->eval();
+      const auto logits = model->forward(torch::rand({2, shape.channels, shape.height, shape.width}));
+      EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, shape.num_classes})) << m->name;
+    }
   }
 }
 

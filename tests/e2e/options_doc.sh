@@ -1,7 +1,7 @@
 #!/bin/bash
 # docs/options.md is what `pbe_dist list` prints, so the option tables researchers read are the
-# options structs' own declarations; this fails when the file is stale, or when the README's spec
-# table does not name every attack and defense.
+# registries' and options structs' own declarations; this fails when the file is stale, or when
+# the README's spec table does not name every dataset, model, attack and defense.
 #   options_doc.sh PBE_DIST MPIEXEC SOURCE_DIR
 set -euo pipefail
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -11,11 +11,11 @@ if ! diff -u "$SRC/docs/options.md" <(echo "$listed"); then
   echo "docs/options.md is stale: regenerate it with  pbe_dist list > docs/options.md" >&2
   exit 1
 fi
-for pair in attacks:attack defenses:defense; do
+for pair in dataset:dataset model:model attacks:attack defenses:defense; do
   kind=${pair%%:*} heading=${pair#*:}
   row=$(grep "^| \`$kind\` |" "$SRC/README.md") || { echo "README.md has no \`$kind\` row" >&2; exit 1; }
   for name in $(echo "$listed" | sed -n "s/^### $heading \`\(.*\)\`$/\1/p"); do
     [[ $row == *"\`$name\`"* ]] || { echo "README.md's \`$kind\` row does not name \`$name\`" >&2; exit 1; }
   done
 done
-echo "docs/options.md and README.md name every attack and defense"
+echo "docs/options.md and README.md name every dataset, model, attack and defense"

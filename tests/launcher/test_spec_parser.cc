@@ -104,10 +104,10 @@ TEST(SpecParser, UnknownNames) {
   EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: abl")),
             "spec.yaml:21: defenses[1].name: unknown defense 'abl' (known: none, aft, anp, fp, ft, ibau, mcr, nad, nc, pbe)");
   EXPECT_EQ(error_of(replace(kValid, "name: small-cnn", "name: vgg")),
-            "spec.yaml:7: model.name: unknown model 'vgg' (known: small-cnn, preact-resnet18)");
+            "spec.yaml:7: model.name: unknown model 'vgg' (known: preact-resnet18, small-cnn)");  // registries list by name
   EXPECT_EQ(error_of(replace(kValid, "name: synthetic", "name: imagenet")),
-            "spec.yaml:4: dataset.name: unknown dataset 'imagenet' (known: fashion-mnist, mnist, "
-            "cifar10, gtsrb, synthetic)");
+            "spec.yaml:4: dataset.name: unknown dataset 'imagenet' (known: cifar10, fashion-mnist, "
+            "gtsrb, mnist, synthetic)");
 }
 
 TEST(SpecParser, OptionChecksReportTheEntry) {
