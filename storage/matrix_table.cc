@@ -11,13 +11,13 @@ namespace pbe::h5 {
 namespace {
 
 // How a column's member type is stored: its memory representation, HDF5 type and schema name.
-// A string (and a Status, stored by name) is a char* to a vlen string.
+// A string (and a Status, stored by name) is a char* to a vlen UTF-8 string.
 template <class T>
 struct Stored;
 template <>
 struct Stored<std::string> {
   using Memory = const char*;
-  static hid_t type() { return H5T_C_S1; }  // unused: strings take variable_string_type()
+  static Handle type() { return variable_string_type(); }
   static constexpr const char* name = "string";
 };
 template <>
@@ -25,19 +25,19 @@ struct Stored<Status> : Stored<std::string> {};
 template <>
 struct Stored<int32_t> {
   using Memory = int32_t;
-  static hid_t type() { return H5T_NATIVE_INT32; }
+  static Handle type() { return Handle(H5Tcopy(H5T_NATIVE_INT32)); }
   static constexpr const char* name = "int32";
 };
 template <>
 struct Stored<int64_t> {
   using Memory = int64_t;
-  static hid_t type() { return H5T_NATIVE_INT64; }
+  static Handle type() { return Handle(H5Tcopy(H5T_NATIVE_INT64)); }
   static constexpr const char* name = "int64";
 };
 template <>
 struct Stored<double> {
   using Memory = double;
-  static hid_t type() { return H5T_NATIVE_DOUBLE; }
+  static Handle type() { return Handle(H5Tcopy(H5T_NATIVE_DOUBLE)); }
   static constexpr const char* name = "float64";
 };
 
@@ -73,14 +73,13 @@ const Layout& layout() {
 
 Handle matrix_row_type(hid_t file_type) {
   const Layout& l = layout();
-  Handle str = variable_string_type();
   Handle t(H5Tcreate(H5T_COMPOUND, l.size));
   size_t i = 0;
   MatrixRow::columns(kDefaultRow, [&](const char* name, const auto& member, ColumnKind, const char*) {
     using T = std::decay_t<decltype(member)>;
     const size_t offset = l.offsets[i++];
     if (file_type >= 0 && H5Tget_member_index(file_type, name) < 0) return;
-    H5Tinsert(t, name, offset, is_string_like<T> ? str.get() : Stored<T>::type());
+    H5Tinsert(t, name, offset, Stored<T>::type());
   });
   return t;
 }
@@ -100,8 +99,8 @@ std::vector<unsigned char> pack(const std::vector<MatrixRow>& rows, bool strings
         if (!strings) return;  // zero bytes: a null pointer
       }
       if constexpr (std::is_same_v<T, Status>) {
-        static const std::string done = to_string(Status::kDone), failed = to_string(Status::kFailed);
-        const char* p = (member == Status::kDone ? done : failed).c_str();
+        static const std::string names[] = {to_string(Status::kDone), to_string(Status::kFailed)};
+        const char* p = names[static_cast<size_t>(member)].c_str();
         std::memcpy(at, &p, sizeof p);
       } else if constexpr (std::is_same_v<T, std::string>) {
         const char* p = member.c_str();

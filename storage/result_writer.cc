@@ -113,6 +113,10 @@ bool ResultWriter::copy_object(const std::string& from_path, const std::string& 
 void ResultWriter::append_matrix_row(const MatrixRow& row) {
   h5::Handle matrix = h5::checked(H5Dopen2(file_, "matrix", H5P_DEFAULT), ctx_, "open /matrix");
   h5::Handle type = h5::matrix_row_type();
+  h5::Handle file_type = h5::checked(H5Dget_type(matrix), ctx_, "/matrix get type");
+  if (H5Tget_nmembers(file_type) != H5Tget_nmembers(type))  // rows would lose the columns it lacks
+    throw StorageError(ctx_ + ": its /matrix lacks columns of schema version " + std::to_string(kResultsSchemaVersion) +
+                       "; `pbe_dist merge " + ctx_ + " -o NEW.h5` rewrites it");
   h5::Handle space = h5::checked(H5Dget_space(matrix), ctx_, "/matrix get space");
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space, &n, nullptr);

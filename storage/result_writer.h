@@ -23,7 +23,8 @@ class ResultWriter {
   void write_defense(const CellKey& cell, const std::string& defense, const DefenseRecord& record);
   // Writing /matrix also writes the layout it follows, so a file started by an older pbe_dist
   // (a readable schema version) is brought to this one's: root attributes schema_version and
-  // schema (h5::schema_json).
+  // schema (h5::schema_json). Appending to a /matrix that lacks columns is a StorageError
+  // (set_matrix rewrites it whole: what `pbe_dist merge` does).
   void append_matrix_row(const MatrixRow& row);
   // Replaces /matrix with `rows` (reordering it).
   void set_matrix(const std::vector<MatrixRow>& rows);

@@ -3,6 +3,7 @@
 // meaning; datasets and models build what their entries say.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -55,11 +56,21 @@ void expect_each_key_once(const std::string& plugin, const std::vector<std::stri
   for (const auto& k : keys) EXPECT_TRUE(seen.insert(k).second) << plugin << " declares " << k << " twice";
 }
 
+// "none" first, then the rest by name, each once, and `expected` among them (a plug-in added later
+// needs no line here).
+void expect_listed(const std::vector<std::string>& names, const std::vector<std::string>& expected) {
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names.front(), "none");
+  EXPECT_TRUE(std::is_sorted(names.begin() + 1, names.end()));
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
+  for (const auto& name : expected)
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+}
+
 TEST(Registry, HoldsEveryAttackAndDefenseNoneFirst) {
-  EXPECT_EQ(AttackRegistry::instance().names(),
-            (std::vector<std::string>{"none", "badnets", "blend", "input-aware", "lc", "sig", "trojannn", "wanet"}));
-  EXPECT_EQ(DefenseRegistry::instance().names(),
-            (std::vector<std::string>{"none", "aft", "anp", "fp", "ft", "ibau", "mcr", "nad", "nc", "pbe"}));
+  expect_listed(AttackRegistry::instance().names(),
+                {"badnets", "blend", "input-aware", "lc", "sig", "trojannn", "wanet"});
+  expect_listed(DefenseRegistry::instance().names(), {"aft", "anp", "fp", "ft", "ibau", "mcr", "nad", "nc", "pbe"});
   EXPECT_EQ(DefenseRegistry::instance().find("abl"), nullptr);
 }
 

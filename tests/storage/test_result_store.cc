@@ -316,6 +316,19 @@ TEST_F(ResultStoreTest, WritingTheMatrixBringsAnOlderFileToThisSchema) {
   EXPECT_DOUBLE_EQ(rows[0].acc, 0.875);
 }
 
+TEST_F(ResultStoreTest, RowsAreNotAppendedToAMatrixThatLacksColumns) {
+  create(path_, false);
+  write_old_matrix(path_, "done");
+  try {
+    ResultStore::open(path_)->commit([&](ResultWriter& w) { w.append_matrix_row(row("blend", "ft", 0.5, 0.5)); });
+    FAIL();
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("/matrix lacks columns of schema version 2; `pbe_dist merge"),
+              std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_matrix(path_).size(), 1u);  // the file as it was
+}
+
 TEST_F(ResultStoreTest, AnUnknownStatusIsAClearError) {
   create(path_, false);
   write_old_matrix(path_, "running");
