@@ -30,6 +30,12 @@ class ClassifierImpl : public torch::nn::Module {
     std::vector<torch::Tensor> stages;
   };
   virtual Staged forward_stages(const torch::Tensor& images) { return {forward(images), {}}; }
+  // The linear layer that makes the logits (weight [classes, F], bias [classes]: the model's own
+  // parameters), for defenses that re-initialise or constrain it (FST). Undefined for none.
+  struct LinearHead {
+    torch::Tensor weight, bias;
+  };
+  virtual LinearHead linear_head() { return {}; }
   // A new model of the same architecture holding a copy of this one's parameters, buffers and
   // train/eval mode (NAD's teacher). ConfigError for a model that cannot be copied.
   virtual std::shared_ptr<ClassifierImpl> replicate();

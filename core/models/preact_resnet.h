@@ -29,6 +29,7 @@ class PreActResNet18 final : public ClassifierImpl {
   explicit PreActResNet18(const ModelOptions& options);
   torch::Tensor features(const torch::Tensor& images) override;
   torch::Tensor head(const torch::Tensor& features) override;
+  LinearHead linear_head() override { return {out_->weight, out_->bias}; }
   // The last stage's output after the final BN and ReLU (what is pooled), masked.
   torch::Tensor last_conv_maps(const torch::Tensor& images) override;
   torch::Tensor last_conv_mask() override { return last_conv_mask_; }

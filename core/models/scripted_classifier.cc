@@ -43,6 +43,19 @@ torch::Tensor ScriptedClassifierImpl::head(const torch::Tensor& features) {
   return features;
 }
 
+ClassifierImpl::LinearHead ScriptedClassifierImpl::linear_head() {
+  LinearHead head;
+  const auto params = named_parameters(/*recurse=*/false);
+  for (const auto& p : params) {
+    const std::string& name = p.key();
+    const auto suffix = name.rfind("/weight");
+    if (p.value().dim() != 2 || suffix == std::string::npos || suffix + 7 != name.size()) continue;
+    const auto* bias = params.find(name.substr(0, suffix) + "/bias");
+    if (bias && bias->dim() == 1 && bias->size(0) == p.value().size(0)) head = {p.value(), *bias};
+  }
+  return head;
+}
+
 void ScriptedClassifierImpl::train(bool on) {
   ClassifierImpl::train(on);
   module_.train(on);

@@ -22,6 +22,9 @@ class ScriptedClassifierImpl final : public ClassifierImpl {
   torch::Tensor features(const torch::Tensor& images) override;
   torch::Tensor head(const torch::Tensor& features) override;
   void train(bool on = true) override;
+  // The module's last 2-D parameter <prefix>.weight with its <prefix>.bias of as many rows, in
+  // registration order: a classifier's final linear layer; undefined when there is none.
+  LinearHead linear_head() override;
   std::shared_ptr<ClassifierImpl> replicate() override;
   bool has_feature_methods() const { return has_feature_methods_; }
   // Writes the module (with the current weights) as TorchScript, loadable by torch.jit.load.

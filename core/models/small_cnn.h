@@ -14,6 +14,7 @@ class SmallCnn final : public ClassifierImpl {
   explicit SmallCnn(const ModelOptions& options);
   torch::Tensor features(const torch::Tensor& images) override;
   torch::Tensor head(const torch::Tensor& features) override;
+  LinearHead linear_head() override { return {out_->weight, out_->bias}; }
   torch::Tensor last_conv_maps(const torch::Tensor& images) override;
   torch::Tensor last_conv_mask() override { return last_conv_mask_; }
   // Stages: the first block's output (after conv2), conv3's and conv4's (the last conv maps).

@@ -164,6 +164,7 @@ TrainCurve train_classifier(ClassifierImpl& model, const Dataset& data, const Tr
       }
       allreduce_gradients(model, group);
       optimizer.step();
+      if (o.after_step) o.after_step(model);
       images_done += batch.global * (1 + extra_passes(epoch, b));
       if (progress) progress({o.phase, epoch, o.epochs, b + 1, batches.count(), images_done, resumed_images});
     }

@@ -56,6 +56,9 @@ struct TrainOptions {
   std::string phase = "train";  // Name shown in progress.
   BatchTransform transform;     // Optional; applied after augmentation.
   ForwardFn forward;            // Optional; model.forward and no extra loss when empty.
+  // Optional; runs on every rank after each optimiser step (the ranks' weights are equal then):
+  // FST's projection of the head onto its original norm.
+  std::function<void(ClassifierImpl&)> after_step;
   // Optional: after each epoch the group's first rank saves the training (model, optimiser,
   // curve) here, and a training that finds a usable checkpoint here goes on after its epoch, as if
   // never interrupted (each epoch's batches depend on the seed and the epoch only). Removed when

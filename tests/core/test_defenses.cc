@@ -8,6 +8,7 @@
 #include "core/defenses/aft.h"
 #include "core/defenses/anp.h"
 #include "core/defenses/fine_tuning.h"
+#include "core/defenses/fst.h"
 #include "core/defenses/ibau.h"
 #include "core/defenses/mcr.h"
 #include "core/defenses/nad.h"
@@ -169,6 +170,11 @@ TEST(WorkEstimate, EveryDefensesProgressAddsUpToItsEstimate) {
   r.curve_epochs = 2;
   Mcr mcr(r);
   EXPECT_DOUBLE_EQ(run(mcr, clean), mcr.estimated_image_epochs(400, 4)) << "mcr";
+  FstOptions s;
+  s.clean_fraction = 0.25;
+  s.epochs = 2;
+  Fst fst(s);
+  EXPECT_DOUBLE_EQ(run(fst, clean), fst.estimated_image_epochs(400, 4)) << "fst";
 }
 
 // The loop's mechanics on a small synthetic set. Whether it erases a backdoor is for

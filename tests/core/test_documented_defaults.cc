@@ -18,6 +18,7 @@
 #include "core/defenses/anp.h"
 #include "core/defenses/fine_pruning.h"
 #include "core/defenses/fine_tuning.h"
+#include "core/defenses/fst.h"
 #include "core/defenses/ibau.h"
 #include "core/defenses/mcr.h"
 #include "core/defenses/nad.h"
@@ -82,6 +83,18 @@ TEST(DocumentedDefaults, FineTuningIsBackdoorBenchs) {
   EXPECT_DOUBLE_EQ(o.clean_fraction, 0.05);
   EXPECT_EQ(o.epochs, 10);
   expect_backdoorbench_ft_sgd(o.sgd);
+}
+
+TEST(DocumentedDefaults, FstIsTheOfficialCodes) {  // fine_tune/ft.py; 5%: the matrix's clean budget
+  const FstOptions o;
+  EXPECT_DOUBLE_EQ(o.clean_fraction, 0.05);
+  EXPECT_EQ(o.epochs, 10);
+  EXPECT_DOUBLE_EQ(o.alpha, 0.2);
+  EXPECT_EQ(o.sgd.batch_size, 128);
+  EXPECT_DOUBLE_EQ(o.sgd.lr, 0.01);
+  EXPECT_DOUBLE_EQ(o.sgd.momentum, 0.9);
+  EXPECT_DOUBLE_EQ(o.sgd.weight_decay, 0.0);
+  EXPECT_EQ(o.sgd.schedule, LrSchedule::kCosine);
 }
 
 TEST(DocumentedDefaults, FinePruningIsBackdoorBenchs) {

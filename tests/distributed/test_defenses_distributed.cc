@@ -10,6 +10,7 @@
 #include "core/defenses/fine_tuning.h"
 #include "core/defenses/ibau.h"
 #include "core/defenses/mcr.h"
+#include "core/defenses/fst.h"
 #include "core/defenses/nad.h"
 #include "core/defenses/neural_cleanse.h"
 #include "core/defenses/pbe.h"
@@ -130,6 +131,13 @@ TEST_F(BaselineDistributed, FineTuning) {
   o.epochs = 2;
   o.sgd.batch_size = 32;
   expect_rank_count_independent(FineTuning(o));
+}
+
+TEST_F(BaselineDistributed, Fst) {
+  FstOptions o;
+  o.epochs = 2;
+  o.sgd.batch_size = 32;
+  expect_rank_count_independent(Fst(o));
 }
 
 TEST_F(BaselineDistributed, FinePruning) {

@@ -71,6 +71,10 @@ run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" 
     --out "$W/mcr.pt"
 checked "$W/model.pt" "$W/mcr.pt"
 learned 20
+run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model_linear.pt" --data "$W/data" --method fst --clean "$W/clean" \
+    --out "$W/fst.pt"
+checked "$W/model_linear.pt" "$W/fst.pt"
+learned 20
 
 # Bad input: one line naming the file and the problem, exit 2, nothing written.
 bad() {
@@ -94,6 +98,8 @@ bad "fp: the model exposes no last convolutional layer to prune" --model "$W/mod
     --clean "$W/clean" --out "$W/x.pt"
 bad "nad: betas has 3 weights but the model exposes 0 stages" --model "$W/model.pt" --data "$W/data" --method nad \
     --clean "$W/clean" --out "$W/x.pt"
+bad "fst: the model's logits come from no linear layer it exposes" --model "$W/model.pt" --data "$W/data" \
+    --method fst --clean "$W/clean" --out "$W/x.pt"
 bad "anp: the model exposes no batch-norm or convolution layers to mask" --model "$W/model.pt" --data "$W/data" \
     --method anp --clean "$W/clean" --out "$W/x.pt"
 bad "purify --set:1: pgd.epz: unknown key" --model "$W/model.pt" --data "$W/data" --set pgd.epz=0.1 --out "$W/x.pt"

@@ -12,11 +12,13 @@ struct ScriptedNetOptions {
   int channels = 1, size = 28, classes = 10;
   bool feature_methods = false;  // Also define features() and head().
   bool dropout = false;          // Dropout in the head (train/eval mode matters).
+  bool linear_module = false;    // The head as submodule "fc" (fc.weight, fc.bias), as
+                                 // torch.jit.script makes of nn.Linear; else parameters fc_w, fc_b.
   uint64_t seed = 0;
 };
 
 // mean buffer -> conv 3x3 (submodule "conv": parameter names conv.weight, conv.bias) -> relu ->
-// 2x2 max pool -> flatten -> [dropout] -> linear (fc_w, fc_b).
+// 2x2 max pool -> flatten -> [dropout] -> linear (fc_w, fc_b, or submodule fc).
 inline torch::jit::Module make_scripted_net(const ScriptedNetOptions& o) {
   torch::manual_seed(o.seed);
   const int64_t filters = 8, pooled = o.size / 2;
@@ -36,8 +38,21 @@ def forward(self, x):
   with_training(net);
   net.register_buffer("mean", torch::full({1}, 0.5));
   net.register_module("conv", conv);
-  net.register_parameter("fc_w", param(torch::randn({o.classes, filters * pooled * pooled}) * 0.02), false);
-  net.register_parameter("fc_b", param(torch::zeros({o.classes})), false);
+  auto fc_w = param(torch::randn({o.classes, filters * pooled * pooled}) * 0.02), fc_b = param(torch::zeros({o.classes}));
+  std::string head_weight = "self.fc_w", head_bias = "self.fc_b";
+  if (o.linear_module) {
+    torch::jit::Module fc("__torch__.Linear");
+    with_training(fc);
+    fc.register_parameter("weight", fc_w, false);
+    fc.register_parameter("bias", fc_b, false);
+    fc.define("def forward(self, x):\n    return torch.addmm(self.bias, x, self.weight.t())\n");
+    net.register_module("fc", fc);
+    head_weight = "self.fc.weight";
+    head_bias = "self.fc.bias";
+  } else {
+    net.register_parameter("fc_w", fc_w, false);
+    net.register_parameter("fc_b", fc_b, false);
+  }
   const std::string dropout = o.dropout ? "    h = torch.dropout(h, 0.5, self.training)\n" : "";
   net.define(R"(
 def features(self, x):
@@ -46,7 +61,7 @@ def features(self, x):
     return torch.flatten(h, 1)
 
 def head(self, h):
-)" + dropout + R"(    return torch.addmm(self.fc_b, h, self.fc_w.t())
+)" + dropout + "    return torch.addmm(" + head_bias + ", h, " + head_weight + R"(.t())
 
 def forward(self, x):
     return self.head(self.features(x))

@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
   rgb.channels = 3;
   pbe::testing::make_scripted_net(rgb).save((dir / "model_rgb.pt").string());
   pbe::testing::make_frozen_net({}).save((dir / "model_frozen.pt").string());
+  ScriptedNetOptions linear;  // its head as torch.jit.script makes nn.Linear: what FST needs
+  linear.linear_module = true;
+  pbe::testing::make_scripted_net(linear).save((dir / "model_linear.pt").string());
   std::ofstream(dir / "garbage.pt") << "this is not a TorchScript archive\n";
   return 0;
 }
