@@ -12,6 +12,7 @@
 #include "launcher/logging.h"
 #include "pbe_version.h"
 #include "util/error.h"
+#include "util/join.h"
 
 namespace {
 
@@ -24,12 +25,6 @@ std::vector<std::string> with_default_subcommand(CLI::App& app, int argc, char**
     if (sub->get_name() == args[0]) return args;
   args.insert(args.begin(), "run");
   return args;
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 void add_common(CLI::App* cmd, pbe::RunOptions& o, std::string& log_level) {
@@ -71,7 +66,7 @@ int main(int argc, char** argv) {
   std::string data_name, data_path;
   auto* data = app.add_subcommand(
       "data", "Check a dataset folder before runs use it: the whole official release, every file, size and label");
-  data->add_option("name", data_name, "The dataset: " + join(pbe::file_datasets()))
+  data->add_option("name", data_name, "The dataset: " + pbe::join(pbe::file_datasets()))
       ->required()
       ->check(CLI::IsMember(pbe::file_datasets()));
   data->add_option("path", data_path, "The folder a spec's dataset.path names")->required();
@@ -105,7 +100,7 @@ int main(int argc, char** argv) {
   purify->add_option("--data", purify_options.data, "Dataset folder; its training split is the defender's set")
       ->required();
   purify->add_option("--format", purify_options.format,
-                     "The dataset whose official layout --data (and --clean) has: " + join(pbe::file_datasets()))
+                     "The dataset whose official layout --data (and --clean) has: " + pbe::join(pbe::file_datasets()))
       ->check(CLI::IsMember(pbe::file_datasets()))
       ->capture_default_str();
   purify->add_option("--method", purify_options.method, "pbe (no clean data) or a clean-data defense")

@@ -11,15 +11,10 @@
 #include "launcher/spec.h"
 #include "launcher/yaml_map.h"
 #include "launcher/yaml_options.h"
+#include "util/join.h"
 
 namespace pbe {
 namespace {
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 bool known(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();

@@ -146,12 +146,16 @@ void ResultWriter::write_merged_from(const std::vector<std::string>& paths) {
 void ResultWriter::set_matrix(const std::vector<MatrixRow>& rows) {
   if (h5::exists(file_, "matrix")) h5::check(H5Ldelete(file_, "matrix", H5P_DEFAULT), ctx_, "delete /matrix");
   h5::Handle type = h5::matrix_row_type();
-  hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = 64;
-  h5::Handle space = h5::checked(H5Screate_simple(1, &zero, &unlimited), ctx_, "H5Screate");
+  hsize_t n = rows.size(), unlimited = H5S_UNLIMITED, chunk = 64;
+  h5::Handle space = h5::checked(H5Screate_simple(1, &n, &unlimited), ctx_, "H5Screate");
   h5::Handle dcpl = h5::checked(H5Pcreate(H5P_DATASET_CREATE), ctx_, "H5Pcreate");
   H5Pset_chunk(dcpl, 1, &chunk);
-  h5::checked(H5Dcreate2(file_, "matrix", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), ctx_, "create /matrix");
-  for (const auto& row : rows) append_matrix_row(row);
+  h5::Handle matrix = h5::checked(H5Dcreate2(file_, "matrix", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), ctx_,
+                                  "create /matrix");
+  if (n > 0) {  // all rows in one write
+    const std::vector<unsigned char> packed = h5::pack_rows(rows);
+    h5::check(H5Dwrite(matrix, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), ctx_, "write /matrix");
+  }
   write_schema();
 }
 

@@ -1,16 +1,14 @@
 #include "core/data/dataset_source.h"
 
 #include "core/errors.h"
+#include "util/join.h"
 
 namespace pbe {
 
 const DatasetPlugin& dataset_plugin(const std::string& name) {
   const DatasetPlugin* plugin = DatasetRegistry::instance().find(name);
-  if (!plugin) {
-    std::string known;
-    for (const auto& n : DatasetRegistry::instance().names()) known += (known.empty() ? "" : ", ") + n;
-    throw ConfigError("unknown dataset '" + name + "' (known: " + known + ")");
-  }
+  if (!plugin)
+    throw ConfigError("unknown dataset '" + name + "' (known: " + join(DatasetRegistry::instance().names()) + ")");
   return *plugin;
 }
 

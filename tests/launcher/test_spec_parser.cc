@@ -11,6 +11,7 @@
 #include "core/models/classifier.h"
 #include "launcher/plan.h"
 #include "launcher/spec.h"
+#include "util/join.h"
 
 using namespace pbe;
 
@@ -102,24 +103,17 @@ TEST(SpecParser, WrongTypeNamesTheValue) {
             "spec.yaml:10: training.epochs: expected an integer, got '2.5'");
 }
 
-// "a, b, c": the names a registry lists (tests/core/test_registry.cc checks what it holds).
-std::string listed(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 TEST(SpecParser, UnknownNames) {
   EXPECT_EQ(error_of(replace(kValid, "name: badnets", "name: badnet")),
             "spec.yaml:16: attacks[1].name: unknown attack 'badnet' (known: " +
-                listed(AttackRegistry::instance().names()) + ")");
+                join(AttackRegistry::instance().names()) + ")");
   EXPECT_EQ(error_of(replace(kValid, "  - name: ft", "  - name: abl")),
             "spec.yaml:21: defenses[1].name: unknown defense 'abl' (known: " +
-                listed(DefenseRegistry::instance().names()) + ")");
+                join(DefenseRegistry::instance().names()) + ")");
   EXPECT_EQ(error_of(replace(kValid, "name: small-cnn", "name: vgg")),
-            "spec.yaml:7: model.name: unknown model 'vgg' (known: " + listed(known_models()) + ")");
+            "spec.yaml:7: model.name: unknown model 'vgg' (known: " + join(known_models()) + ")");
   EXPECT_EQ(error_of(replace(kValid, "name: synthetic", "name: imagenet")),
-            "spec.yaml:4: dataset.name: unknown dataset 'imagenet' (known: " + listed(known_datasets()) + ")");
+            "spec.yaml:4: dataset.name: unknown dataset 'imagenet' (known: " + join(known_datasets()) + ")");
 }
 
 TEST(SpecParser, OptionChecksReportTheEntry) {
