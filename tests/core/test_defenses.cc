@@ -9,6 +9,8 @@
 #include "core/defenses/anp.h"
 #include "core/defenses/fine_tuning.h"
 #include "core/defenses/fst.h"
+#include "core/defenses/ft_sam.h"
+#include "core/defenses/sau.h"
 #include "core/defenses/ibau.h"
 #include "core/defenses/mcr.h"
 #include "core/defenses/nad.h"
@@ -175,6 +177,18 @@ TEST(WorkEstimate, EveryDefensesProgressAddsUpToItsEstimate) {
   s.epochs = 2;
   Fst fst(s);
   EXPECT_DOUBLE_EQ(run(fst, clean), fst.estimated_image_epochs(400, 4)) << "fst";
+  FtSamOptions fs;
+  fs.clean_fraction = 0.25;
+  fs.epochs = 2;
+  fs.batch_size = 32;  // 100 rows: a short last batch
+  FtSam ft_sam(fs);
+  EXPECT_DOUBLE_EQ(run(ft_sam, clean), ft_sam.estimated_image_epochs(400, 4)) << "ft-sam";
+  SauOptions sa;
+  sa.clean_fraction = 0.25;
+  sa.rounds = 2;
+  sa.batch_size = 32;
+  Sau sau(sa);
+  EXPECT_DOUBLE_EQ(run(sau, clean), sau.estimated_image_epochs(400, 4)) << "sau";
 }
 
 // The loop's mechanics on a small synthetic set. Whether it erases a backdoor is for

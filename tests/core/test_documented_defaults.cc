@@ -19,6 +19,8 @@
 #include "core/defenses/fine_pruning.h"
 #include "core/defenses/fine_tuning.h"
 #include "core/defenses/fst.h"
+#include "core/defenses/ft_sam.h"
+#include "core/defenses/sau.h"
 #include "core/defenses/ibau.h"
 #include "core/defenses/mcr.h"
 #include "core/defenses/nad.h"
@@ -95,6 +97,36 @@ TEST(DocumentedDefaults, FstIsTheOfficialCodes) {  // fine_tune/ft.py; 5%: the m
   EXPECT_DOUBLE_EQ(o.sgd.momentum, 0.9);
   EXPECT_DOUBLE_EQ(o.sgd.weight_decay, 0.0);
   EXPECT_EQ(o.sgd.schedule, LrSchedule::kCosine);
+}
+
+TEST(DocumentedDefaults, FtSamIsBackdoorBenchs) {  // defense/ft-sam.py, config/defense/ft-sam/cifar10.yaml
+  const FtSamOptions o;
+  EXPECT_DOUBLE_EQ(o.clean_fraction, 0.05);
+  EXPECT_EQ(o.epochs, 100);
+  EXPECT_DOUBLE_EQ(o.rho, 2.0);
+  EXPECT_TRUE(o.adaptive);  // --adaptive is store_false
+  EXPECT_DOUBLE_EQ(o.label_smoothing, 0.1);
+  EXPECT_EQ(o.lr_period_steps, 100);  // CosineAnnealingLR(T_max=100) stepped per batch
+  EXPECT_EQ(o.batch_size, 256);
+  EXPECT_DOUBLE_EQ(o.lr, 0.01);
+  EXPECT_DOUBLE_EQ(o.momentum, 0.9);
+  EXPECT_DOUBLE_EQ(o.weight_decay, 5e-4);
+}
+
+TEST(DocumentedDefaults, SauIsTheAuthorsBackdoorBenchCode) {  // defense/sau.py, config/defense/sau/config.yaml
+  const SauOptions o;
+  EXPECT_DOUBLE_EQ(o.clean_fraction, 0.05);
+  EXPECT_EQ(o.rounds, 100);
+  EXPECT_DOUBLE_EQ(o.bound, 0.2);
+  EXPECT_DOUBLE_EQ(o.adv_step, 0.2);
+  EXPECT_EQ(o.adv_steps, 5);
+  EXPECT_DOUBLE_EQ(o.adv_weight, 0.01);
+  EXPECT_DOUBLE_EQ(o.shared_weight, 1.0);
+  EXPECT_DOUBLE_EQ(o.clean_weight, 1.0);
+  EXPECT_DOUBLE_EQ(o.at_weight, 0.0);
+  EXPECT_DOUBLE_EQ(o.shared_risk_weight, 1.0);
+  EXPECT_DOUBLE_EQ(o.lr, 1e-4);
+  EXPECT_EQ(o.batch_size, 256);
 }
 
 TEST(DocumentedDefaults, FinePruningIsBackdoorBenchs) {

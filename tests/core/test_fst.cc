@@ -9,42 +9,20 @@
 #include "core/errors.h"
 #include "core/models/scripted_classifier.h"
 #include "distributed/single_process_group.h"
+#include "tests/trained_model.h"
 #include "tests/temp_dir_test.h"
 #include "tests/tools/scripted_models.h"
 
 namespace pbe {
 namespace {
 
-struct Trained {
-  TrainTest data;
-  ModelOptions model_options;
-  Classifier model;
-};
-
-Trained trained_model() {
-  Trained s;
-  SyntheticOptions so;
-  so.size = 12;
-  so.train_size = 256;
-  s.data = make_synthetic(so);
-  s.model_options.image_size = 12;
-  s.model_options.num_classes = 4;
-  s.model_options.width = 8;
-  torch::manual_seed(3);
-  s.model = make_model(s.model_options);
-  TrainOptions t;
-  t.epochs = 2;
-  t.batch_size = 32;
-  SingleProcessGroup group;
-  train_classifier(*s.model, s.data.train, t, group);
-  return s;
-}
+using pbe::testing::trained_model;
 
 double frobenius(const at::Tensor& a, const at::Tensor& b) { return (a * b).sum().item<double>(); }
 
 // The cosine of the head after FST with `alpha` to the original head W_0; its norm must be W_0's.
 double cosine_after(double alpha) {
-  Trained s = trained_model();
+  auto s = trained_model();
   const at::Tensor original = s.model->linear_head().weight.detach().clone();
   FstOptions o;
   o.epochs = 3;
@@ -69,7 +47,7 @@ TEST(Fst, TheNewHeadKeepsTheOriginalNormAndThePenaltyTurnsItAwayFromTheOriginal)
 }
 
 TEST(Fst, AZeroAlphaStillDrawsANewHeadAtTheOriginalNorm) {
-  Trained s = trained_model();
+  auto s = trained_model();
   const at::Tensor original = s.model->linear_head().weight.detach().clone();
   FstOptions o;
   o.epochs = 1;

@@ -11,6 +11,8 @@
 #include "core/defenses/ibau.h"
 #include "core/defenses/mcr.h"
 #include "core/defenses/fst.h"
+#include "core/defenses/ft_sam.h"
+#include "core/defenses/sau.h"
 #include "core/defenses/nad.h"
 #include "core/defenses/neural_cleanse.h"
 #include "core/defenses/pbe.h"
@@ -138,6 +140,21 @@ TEST_F(BaselineDistributed, Fst) {
   o.epochs = 2;
   o.sgd.batch_size = 32;
   expect_rank_count_independent(Fst(o));
+}
+
+TEST_F(BaselineDistributed, FtSam) {  // both passes' gradients are global: the same e on every rank
+  FtSamOptions o;
+  o.epochs = 2;
+  o.batch_size = 32;
+  expect_rank_count_independent(FtSam(o));
+}
+
+TEST_F(BaselineDistributed, Sau) {  // per-image perturbations, a global early stop, global step records
+  SauOptions o;
+  o.rounds = 2;
+  o.batch_size = 32;
+  o.lr = 1e-3;
+  expect_rank_count_independent(Sau(o));
 }
 
 TEST_F(BaselineDistributed, FinePruning) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `pbe_dist purify` end to end: a TorchScript model and IDX data the user brings, every method the
-# README offers for TorchScript (pbe, aft, ft, ibau, nc, mcr) under mpirun with 2 ranks, each
+# README offers for TorchScript (pbe, aft, ft, ibau, nc, mcr, fst, ft-sam, sau) under mpirun with 2 ranks, each
 # purified model read back with PyTorch (changed weights, the ACC purify printed); fp, nad and anp
 # refused; bad input refused.
 # usage: purify.sh PBE_DIST MPIEXEC WRITE_PURIFY_FIXTURE TORCH_PYTHON SOURCE_DIR
@@ -75,6 +75,14 @@ run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model_linear.pt" --data "$W
     --out "$W/fst.pt"
 checked "$W/model_linear.pt" "$W/fst.pt"
 learned 20
+run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" --method ft-sam --clean "$W/clean" \
+    --set epochs=20 --out "$W/ft-sam.pt"
+checked "$W/model.pt" "$W/ft-sam.pt"
+learned 20
+# SAU's unlearning needs a model that classifies: it runs on the FT model (as TorchScript) here.
+run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/ft.pt" --data "$W/data" --method sau --clean "$W/clean" \
+    --set rounds=3 --out "$W/sau.pt"
+checked "$W/ft.pt" "$W/sau.pt"
 
 # Bad input: one line naming the file and the problem, exit 2, nothing written.
 bad() {

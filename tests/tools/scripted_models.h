@@ -14,11 +14,14 @@ struct ScriptedNetOptions {
   bool dropout = false;          // Dropout in the head (train/eval mode matters).
   bool linear_module = false;    // The head as submodule "fc" (fc.weight, fc.bias), as
                                  // torch.jit.script makes of nn.Linear; else parameters fc_w, fc_b.
+  bool smooth = false;           // tanh and average pooling for relu and max pooling: a loss whose
+                                 // gradient is differentiable everywhere.
   uint64_t seed = 0;
 };
 
 // mean buffer -> conv 3x3 (submodule "conv": parameter names conv.weight, conv.bias) -> relu ->
-// 2x2 max pool -> flatten -> [dropout] -> linear (fc_w, fc_b, or submodule fc).
+// 2x2 max pool (smooth: tanh, 2x2 average pool) -> flatten -> [dropout] -> linear (fc_w, fc_b, or
+// submodule fc).
 inline torch::jit::Module make_scripted_net(const ScriptedNetOptions& o) {
   torch::manual_seed(o.seed);
   const int64_t filters = 8, pooled = o.size / 2;
@@ -54,10 +57,11 @@ def forward(self, x):
     net.register_parameter("fc_b", fc_b, false);
   }
   const std::string dropout = o.dropout ? "    h = torch.dropout(h, 0.5, self.training)\n" : "";
+  const std::string activation = o.smooth ? "torch.tanh" : "torch.relu", pool = o.smooth ? "torch.avg_pool2d" : "torch.max_pool2d";
   net.define(R"(
 def features(self, x):
-    h = torch.relu(self.conv.forward(x - self.mean))
-    h = torch.max_pool2d(h, [2, 2])
+    h = )" + activation + R"((self.conv.forward(x - self.mean))
+    h = )" + pool + R"((h, [2, 2])
     return torch.flatten(h, 1)
 
 def head(self, h):
