@@ -301,7 +301,7 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
     drec.options = d.options;
     MatrixRow row;
     try {
-      const auto n_clean = static_cast<int64_t>(std::llround(d.defense->clean_fraction() * train.size()));
+      const int64_t n_clean = clean_extra_size(d.defense->clean_fraction(), train.size());
       // The defender's clean extra data: a seeded subset of the CLEAN training set.
       Dataset clean_extra = train.subset(order.narrow(0, 0, n_clean));
       DefenseResult result;

@@ -52,7 +52,8 @@ Plan make_plan(const ExperimentSpec& spec, int64_t train_size, int num_classes) 
                               attack.prototype->extra_image_epochs(train_size, spec.training.epochs);
       c.image_epochs = c.attack_image_epochs;
       for (const auto& d : spec.defenses) {
-        c.defense_image_epochs.push_back(d.defense->estimated_image_epochs(train_size, num_classes));
+        c.defense_image_epochs.push_back(d.defense->estimated_image_epochs(
+            {train_size, clean_extra_size(d.defense->clean_fraction(), train_size), num_classes}));
         c.image_epochs += c.defense_image_epochs.back();
       }
       plan.cells.push_back(c);

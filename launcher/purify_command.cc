@@ -140,7 +140,8 @@ int purify_command(const World& world, const PurifyOptions& o) {
   if (curve_test.size() > 0) evaluate = [&](ClassifierImpl& m) { return EvalPoint{accuracy(m, curve_test), NAN}; };
 
   const double acc_before = accuracy(*model, data.test);
-  ProgressReporter progress(root, method->estimated_image_epochs(data.train.size(), data.train.num_classes));
+  // The work of the sets it is given: all of --clean, whatever fraction of --data that is.
+  ProgressReporter progress(root, method->estimated_image_epochs({data.train.size(), clean.size(), data.train.num_classes}));
   progress.start("purify " + o.method);
   const DatasetInfo info = dataset_info(data.train.name, static_cast<int>(data.train.channels()));
   DefenseContext ctx{data.train, clean, info.augmentation, *group, derive_seed(o.seed, "purify/" + o.method),

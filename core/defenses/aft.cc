@@ -63,9 +63,9 @@ Aft::Aft(const AftOptions& o) : options_(o) {
   o.augmentation.check("aft");
 }
 
-double Aft::estimated_image_epochs(int64_t train_size, int num_classes) const {
+double Aft::estimated_image_epochs(const WorkSize& size) const {
   // A PGD example costs ~steps forward-backward passes.
-  const double n = std::round(options_.clean_fraction * static_cast<double>(train_size));
+  const double n = static_cast<double>(size.clean);
   return n * (options_.epochs + options_.adversarial_epochs * options_.pgd.steps);
 }
 

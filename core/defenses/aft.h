@@ -56,7 +56,7 @@ class Aft final : public Defense {
   explicit Aft(const AftOptions& options);  // ConfigError on bad options
   std::string name() const override { return "aft"; }
   double clean_fraction() const override { return options_.clean_fraction; }
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
 
  private:

@@ -156,7 +156,7 @@ Anp::Anp(const AnpOptions& o) : options_(o) {
   if (!(o.sweep_step >= 0 && o.sweep_step < 1)) throw ConfigError("anp: sweep_step must be in [0, 1)");
 }
 
-double Anp::estimated_image_epochs(int64_t, int) const {
+double Anp::estimated_image_epochs(const WorkSize& size) const {
   // Per iteration: the perturbation steps, then the perturbed and the natural pass.
   const int passes = options_.eps > 0 ? options_.perturbation_steps + 2 : 1;
   return static_cast<double>(options_.iterations) * static_cast<double>(options_.batch_size) * passes;

@@ -100,7 +100,7 @@ class Anp final : public Defense {
   explicit Anp(const AnpOptions& options);  // ConfigError on bad options
   std::string name() const override { return "anp"; }
   double clean_fraction() const override { return options_.clean_fraction; }
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   // neurons: one row per neuron: layer (index into neuron_layers), channel, mask, pruned (0/1).
   // steps: the sweep (sweep_step > 0 and an evaluator): pruned, largest_mask (of the pruned), acc, asr.
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;

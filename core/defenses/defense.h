@@ -46,6 +46,17 @@ struct DefenseResult {
   at::Tensor selected;  // The final training rows a data-filtering defense kept (int64); may be undefined.
 };
 
+// The sizes a defense's work depends on.
+struct WorkSize {
+  int64_t train = 0;  // the training set as the defender holds it
+  int64_t clean = 0;  // the clean extra set
+  int classes = 0;
+};
+
+// Rows of the clean extra set a defense asking for `fraction` of a `train`-row training set gets
+// in the matrix (`pbe_dist purify` uses all of --clean instead).
+int64_t clean_extra_size(double fraction, int64_t train);
+
 // A backdoor defense: purifies `model` in place. Every rank of the group calls purify together.
 class Defense {
  public:
@@ -53,9 +64,9 @@ class Defense {
   virtual std::string name() const = 0;
   // Size of the clean extra set this defense needs, as a fraction of the training set size.
   virtual double clean_fraction() const { return 0.0; }
-  // Work estimate for planning in image passes (core/training/progress.h) for a training set of
-  // `train_size` images of `num_classes` classes: what the defense's progress events add up to.
-  virtual double estimated_image_epochs(int64_t train_size, int num_classes) const { return 0.0; }
+  // Work estimate in image passes (core/training/progress.h) for sets of these sizes: what the
+  // defense's progress events add up to.
+  virtual double estimated_image_epochs(const WorkSize& size) const { return 0.0; }
   // False for a defense that leaves the model as it is: the runner then reuses the infected
   // model's evaluation instead of copying and re-evaluating it.
   virtual bool changes_model() const { return true; }

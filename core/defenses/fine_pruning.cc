@@ -20,8 +20,8 @@ FinePruning::FinePruning(const FinePruningOptions& o) : options_(o) {
   o.sgd.check("fp");
 }
 
-double FinePruning::estimated_image_epochs(int64_t train_size, int num_classes) const {
-  return options_.epochs * std::round(options_.clean_fraction * static_cast<double>(train_size));
+double FinePruning::estimated_image_epochs(const WorkSize& size) const {
+  return options_.epochs * static_cast<double>(size.clean);
 }
 
 at::Tensor mean_channel_activation(ClassifierImpl& model, const Dataset& data, ProcessGroup& group) {

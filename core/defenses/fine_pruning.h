@@ -30,7 +30,7 @@ class FinePruning final : public Defense {
   explicit FinePruning(const FinePruningOptions& options);  // ConfigError on bad options
   std::string name() const override { return "fp"; }
   double clean_fraction() const override { return options_.clean_fraction; }
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   // steps: one row per pruning trial: pruned (channels), acc (clean extra set); `selected` stays
   // undefined. ConfigError for a model without a last convolutional layer (a TorchScript model).
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;

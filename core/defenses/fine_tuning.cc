@@ -12,8 +12,8 @@ FineTuning::FineTuning(const FineTuningOptions& o) : options_(o) {
   o.sgd.check("ft");
 }
 
-double FineTuning::estimated_image_epochs(int64_t train_size, int num_classes) const {
-  return options_.epochs * std::round(options_.clean_fraction * static_cast<double>(train_size));
+double FineTuning::estimated_image_epochs(const WorkSize& size) const {
+  return options_.epochs * static_cast<double>(size.clean);
 }
 
 DefenseResult FineTuning::purify(ClassifierImpl& model, const DefenseContext& ctx) const {

@@ -18,8 +18,8 @@ Fst::Fst(const FstOptions& o) : options_(o) {
   o.sgd.check("fst");
 }
 
-double Fst::estimated_image_epochs(int64_t train_size, int) const {
-  return options_.epochs * std::round(options_.clean_fraction * static_cast<double>(train_size));
+double Fst::estimated_image_epochs(const WorkSize& size) const {
+  return options_.epochs * static_cast<double>(size.clean);
 }
 
 DefenseResult Fst::purify(ClassifierImpl& model, const DefenseContext& ctx) const {

@@ -54,8 +54,8 @@ FtSam::FtSam(const FtSamOptions& o) : options_(o) {
     throw ConfigError("ft-sam: lr must be positive, momentum and weight_decay >= 0");
 }
 
-double FtSam::estimated_image_epochs(int64_t train_size, int) const {
-  return 2.0 * options_.epochs * std::round(options_.clean_fraction * static_cast<double>(train_size));
+double FtSam::estimated_image_epochs(const WorkSize& size) const {
+  return 2.0 * options_.epochs * static_cast<double>(size.clean);
 }
 
 DefenseResult FtSam::purify(ClassifierImpl& model, const DefenseContext& ctx) const {

@@ -57,7 +57,7 @@ class FtSam final : public Defense {
   std::string name() const override { return "ft-sam"; }
   double clean_fraction() const override { return options_.clean_fraction; }
   // Two forward-backward passes per image and epoch.
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
 
  private:

@@ -53,10 +53,10 @@ Ibau::Ibau(const IbauOptions& o) : options_(o) {
   if (!(o.patched_fraction >= 0 && o.patched_fraction <= 1)) throw ConfigError("ibau: patched_fraction must be in [0, 1]");
 }
 
-double Ibau::estimated_image_epochs(int64_t train_size, int num_classes) const {
+double Ibau::estimated_image_epochs(const WorkSize& size) const {
   // Per round: the perturbation pass, and per unlearning batch the outer pass, the inner gradient
   // (counted twice: it is differentiated again) and one pass per fixed-point iteration.
-  const double n = std::round(options_.clean_fraction * static_cast<double>(train_size));
+  const double n = static_cast<double>(size.clean);
   return options_.rounds * n * (1.0 + 3.0 + options_.fixed_point_iterations);
 }
 

@@ -48,7 +48,7 @@ class Ibau final : public Defense {
   explicit Ibau(const IbauOptions& options);  // ConfigError on bad options
   std::string name() const override { return "ibau"; }
   double clean_fraction() const override { return options_.clean_fraction; }
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   // steps: one row per round: round, perturbation_norm, fooling_rate (share of the set's last
   // perturbation pass sent off f's own prediction), loss (mean outer loss of the unlearning pass).
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;

@@ -76,8 +76,8 @@ Mcr::Mcr(const McrOptions& o) : options_(o) {
   o.sgd.check("mcr");
 }
 
-double Mcr::estimated_image_epochs(int64_t train_size, int num_classes) const {
-  const double n = std::round(options_.clean_fraction * static_cast<double>(train_size));
+double Mcr::estimated_image_epochs(const WorkSize& size) const {
+  const double n = static_cast<double>(size.clean);
   return n * (options_.endpoint_epochs + options_.curve_epochs);
 }
 

@@ -35,7 +35,7 @@ class Mcr final : public Defense {
   explicit Mcr(const McrOptions& options);  // ConfigError on bad options
   std::string name() const override { return "mcr"; }
   double clean_fraction() const override { return options_.clean_fraction; }
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   // curve: the bend's training; steps: the sweep (sweep_step > 0 and an evaluator): t, acc, asr.
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
 

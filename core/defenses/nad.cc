@@ -29,9 +29,9 @@ Nad::Nad(const NadOptions& o) : options_(o) {
   o.sgd.check("nad");
 }
 
-double Nad::estimated_image_epochs(int64_t train_size, int num_classes) const {
+double Nad::estimated_image_epochs(const WorkSize& size) const {
   // Image passes as progress counts them (a distillation step also runs the teacher forward).
-  const double n = std::round(options_.clean_fraction * static_cast<double>(train_size));
+  const double n = static_cast<double>(size.clean);
   return n * (options_.teacher_epochs + options_.epochs);
 }
 

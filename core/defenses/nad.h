@@ -34,7 +34,7 @@ class Nad final : public Defense {
   explicit Nad(const NadOptions& options);  // ConfigError on bad options
   std::string name() const override { return "nad"; }
   double clean_fraction() const override { return options_.clean_fraction; }
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   // ConfigError when the model's stage count differs from betas' (or it exposes none).
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
 

@@ -48,10 +48,10 @@ NeuralCleanse::NeuralCleanse(const NeuralCleanseOptions& o) : options_(o) {
   o.sgd.check("nc");
 }
 
-double NeuralCleanse::estimated_image_epochs(int64_t train_size, int num_classes) const {
+double NeuralCleanse::estimated_image_epochs(const WorkSize& size) const {
   // Upper bound: every class runs all its epochs (early stopping ends sooner).
-  const double n = std::round(options_.clean_fraction * static_cast<double>(train_size));
-  return n * (static_cast<double>(num_classes) * options_.epochs + options_.unlearn_epochs);
+  const double n = static_cast<double>(size.clean);
+  return n * (static_cast<double>(size.classes) * options_.epochs + options_.unlearn_epochs);
 }
 
 ReversedTrigger reverse_trigger(ClassifierImpl& model, const Dataset& clean, int64_t target,

@@ -65,7 +65,7 @@ class NeuralCleanse final : public Defense {
   explicit NeuralCleanse(const NeuralCleanseOptions& options);  // ConfigError on bad options
   std::string name() const override { return "nc"; }
   double clean_fraction() const override { return options_.clean_fraction; }
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   // steps: one row per class: class, norm, anomaly_index, flagged (0/1), attack_success, epochs.
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
 

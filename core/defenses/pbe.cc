@@ -39,8 +39,8 @@ Pbe::Pbe(const PbeOptions& o) : options_(o) {
   o.augmentation.check("pbe");
 }
 
-double Pbe::estimated_image_epochs(int64_t train_size, int num_classes) const {
-  const double n = static_cast<double>(train_size);
+double Pbe::estimated_image_epochs(const WorkSize& size) const {
+  const double n = static_cast<double>(size.train);
   // Image passes as progress counts them; the logit passes over the training set (the infected
   // model's, and one scoring pass per step: inference, a third of a training pass) are left out.
   double total = 0;

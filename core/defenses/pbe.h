@@ -50,7 +50,7 @@ class Pbe final : public Defense {
  public:
   explicit Pbe(const PbeOptions& options);  // ConfigError on bad options
   std::string name() const override { return "pbe"; }
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   DefenseResult purify(ClassifierImpl& model, const DefenseContext& context) const override;
 
  private:

@@ -77,8 +77,8 @@ Sau::Sau(const SauOptions& o) : options_(o) {
     if (!(w >= 0)) throw ConfigError("sau: the loss weights must be >= 0");
 }
 
-double Sau::estimated_image_epochs(int64_t train_size, int) const {
-  return options_.rounds * std::round(options_.clean_fraction * static_cast<double>(train_size)) *
+double Sau::estimated_image_epochs(const WorkSize& size) const {
+  return options_.rounds * static_cast<double>(size.clean) *
          static_cast<double>(passes_per_image(options_));
 }
 

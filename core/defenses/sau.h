@@ -67,7 +67,7 @@ class Sau final : public Defense {
   // Per image and round: both models' predictions on x, two forward-backward passes per PGD step
   // (all `adv_steps` counted: an early stop does not change the estimate), and the unlearning
   // step (h on x and x + d, h_0 on both).
-  double estimated_image_epochs(int64_t train_size, int num_classes) const override;
+  double estimated_image_epochs(const WorkSize& size) const override;
   // steps: one row per round: round, pgd_steps (mean steps per batch), shared (share of the set's
   // images whose final perturbation is shared), reference_fooled (share where h_0(x+d) is neither
   // y nor h_0(x): the images L_sar unlearns), loss (mean unlearning loss).

@@ -29,9 +29,9 @@ TEST(NeuralCleanse, AnomalyIndexIsTheMadScore) {
 }
 
 TEST(NeuralCleanse, WorkEstimateCountsEveryClass) {
-  NeuralCleanseOptions o;  // 80 epochs per class at most, then 10 unlearning epochs, on 5%
-  EXPECT_DOUBLE_EQ(NeuralCleanse(o).estimated_image_epochs(1000, 5), 50.0 * (5 * 80 + 10));
-  EXPECT_DOUBLE_EQ(NeuralCleanse(o).estimated_image_epochs(1000, 43), 50.0 * (43 * 80 + 10));
+  NeuralCleanseOptions o;  // 80 epochs per class at most, then 10 unlearning epochs, on 50 clean rows
+  EXPECT_DOUBLE_EQ(NeuralCleanse(o).estimated_image_epochs({1000, 50, 5}), 50.0 * (5 * 80 + 10));
+  EXPECT_DOUBLE_EQ(NeuralCleanse(o).estimated_image_epochs({1000, 50, 43}), 50.0 * (43 * 80 + 10));
 }
 
 TEST(NeuralCleanse, RejectsBadOptions) {

@@ -67,6 +67,10 @@ run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" 
     --set rounds=2 --out "$W/ibau.pt"
 checked "$W/model.pt" "$W/ibau.pt"
 learned 20
+# Progress counts the clean set given (128 rows, 25% of --data), not 5% of --data: 100% only at
+# the end (the estimate from 5% once reached 100% after the first of the two rounds).
+[[ $(grep -c "done 100%" "$W/stderr") == 1 && $(grep "done [0-9]*%" "$W/stderr" | tail -1) == *"done 100%"* ]] ||
+  fail "ibau's progress reached 100% before its end: $(grep "done" "$W/stderr")"
 run 0 "$MPIEXEC" -n 2 "$PBE_DIST" purify --model "$W/model.pt" --data "$W/data" --method mcr --clean "$W/clean" \
     --out "$W/mcr.pt"
 checked "$W/model.pt" "$W/mcr.pt"
