@@ -1,7 +1,8 @@
 // Collectives and sharded adversarial generation, under mpirun: all-reduce bandwidth over buffer
 // sizes (baseline: a local copy of the same buffer) and PGD throughput with the images sharded over
 // the ranks (bench/run.sh compares 1 rank x 1 thread, 2 ranks x 1 thread, 1 rank x 2 threads).
-// usage: mpirun -np R pbe_bench_collectives THREADS; rank 0 prints one JSON object.
+// usage: mpirun -np R pbe_bench_collectives [THREADS]; rank 0 prints one JSON object.
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -40,8 +41,13 @@ double seconds_per_call(Op op, pbe::ProcessGroup& group, double budget = 1.0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"All-reduce bandwidth against a local copy, and PGD throughput sharded over the ranks; run "
+               "under mpirun, rank 0 prints one JSON object",
+               "pbe_bench_collectives"};
+  int threads = 1;
+  app.add_option("threads", threads, "intra-op threads per rank")->check(CLI::Range(1, 1024))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);  // before MPI: --help and bad arguments need no job
   pbe::World world(&argc, &argv);
-  const int threads = argc > 1 ? std::stoi(argv[1]) : 1;
   torch::set_num_threads(threads);
   auto group = world.make_process_group();
   std::string json = "{\"ranks\": " + std::to_string(world.size()) + ", \"threads\": " + std::to_string(threads);

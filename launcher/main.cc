@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   }
   const bool root = world->rank() == 0;
 
-  CLI::App app{"pbe-dist: distributed backdoor attack x defense experiments (PBE, CVPR 2023)"};
+  CLI::App app{"pbe-dist: distributed backdoor attack x defense experiments (PBE, CVPR 2023)", "pbe_dist"};
   app.set_version_flag("--version", std::string("pbe_dist ") + PBE_VERSION + " (" + PBE_GIT_REVISION + ")");
   app.require_subcommand(1);
   pbe::RunOptions options;

@@ -44,7 +44,8 @@ expect 2 "old.h5: results file exists; pass --overwrite" "$MPIEXEC" -n 2 "$PBE_D
 grep -q "6 done, 0 failed, 0 missing" "$WORK/inspect.txt" || fail "the overwritten file: $(cat "$WORK/inspect.txt")"
 
 "$PBE_DIST" run > /dev/null 2>&1; [[ $? == 2 ]] || fail "missing spec argument must exit 2"
-"$PBE_DIST" --help > /dev/null || fail "--help failed"
+"$PBE_DIST" --help > "$WORK/help.txt" || fail "--help failed"
+grep -q "^Usage: pbe_dist \[OPTIONS\] SUBCOMMAND" "$WORK/help.txt" || fail "--help does not name the program: $(head -3 "$WORK/help.txt")"
 "$PBE_DIST" plan "$SRC/tests/specs/tiny.yaml" -o "$WORK/plan.h5" > "$WORK/plan.txt" || fail "plan failed"
 grep -q "3 cells" "$WORK/plan.txt" || fail "plan output: $(cat "$WORK/plan.txt")"
 grep -q "> $WORK/plan.h5$" "$WORK/plan.txt" || fail "plan does not name the output it plans: $(cat "$WORK/plan.txt")"
