@@ -1,7 +1,7 @@
 #pragma once
 // A small trained classifier for defense tests: a model trained a few epochs on 256 synthetic
 // 12x12 images of 4 classes, with its data and options (for clone_model).
-#include <torch/torch.h>
+#include <torch/utils.h>
 
 #include <string>
 

@@ -18,14 +18,14 @@ namespace {
 namespace F = torch::nn::functional;
 
 // About the passes of one image in one round, counted as forward-backward passes: both models'
-// predictions on x (1), two per PGD step, the unlearning step (h on x and x + d: 2, h_0 on both: 1).
+// predictions on x (1), two per PGD step, the unlearning step (h on x and x + d: 2, h_0 on x + d: 1).
 int64_t passes_per_image(const SauOptions& o) { return 2 * static_cast<int64_t>(o.adv_steps) + 4; }
 
 }  // namespace
 
-at::Tensor shared_adversarial_perturbation(ClassifierImpl& model, ClassifierImpl& reference, const at::Tensor& x,
-                                           const at::Tensor& y, int64_t global, const SauOptions& o,
-                                           ProcessGroup& group, int& steps) {
+SharedPerturbation shared_adversarial_perturbation(ClassifierImpl& model, ClassifierImpl& reference, const at::Tensor& x,
+                                                   const at::Tensor& y, int64_t global, const SauOptions& o,
+                                                   ProcessGroup& group) {
   FrozenModel frozen(model);
   FrozenModel frozen_reference(reference);
   const bool any = x.defined() && x.size(0) > 0;
@@ -37,7 +37,7 @@ at::Tensor shared_adversarial_perturbation(ClassifierImpl& model, ClassifierImpl
     own_reference = reference.forward(x).argmax(1);
     d = torch::full_like(x, o.bound);  // the code's "max" start
   }
-  steps = 0;
+  int steps = 0;
   auto open = torch::zeros({1}, torch::kDouble);  // images of the global batch not shared yet
   for (int s = 0; s < o.adv_steps; ++s) {
     open.zero_();
@@ -65,7 +65,7 @@ at::Tensor shared_adversarial_perturbation(ClassifierImpl& model, ClassifierImpl
     group.allreduce(open);
     if (open.item<double>() == 0) break;  // judged before this step, as the code does
   }
-  return d;
+  return {d, own_reference, steps};
 }
 
 Sau::Sau(const SauOptions& o) : options_(o) {
@@ -114,20 +114,20 @@ DefenseResult Sau::purify(ClassifierImpl& model, const DefenseContext& ctx) cons
     int64_t pgd_steps = 0;
     for (int64_t b = 0; b < batches.count(); ++b) {
       const LocalBatch batch = batches.get(b);
-      int steps = 0;
-      const auto d = shared_adversarial_perturbation(model, *reference, batch.x, batch.y, batch.global, o, group, steps);
-      pgd_steps += steps;
+      const SharedPerturbation shared_pgd =
+          shared_adversarial_perturbation(model, *reference, batch.x, batch.y, batch.global, o, group);
+      pgd_steps += shared_pgd.steps;
       adam.zero_grad();
       if (!batch.empty()) {
         const double n = static_cast<double>(batch.global);
         const int64_t k = batch.hi - batch.lo;
-        const auto xp = batch.x + d;
+        const auto xp = batch.x + shared_pgd.delta;
         const auto both = model.forward(torch::cat({batch.x, xp}));
         const auto logits = both.narrow(0, 0, k), adv_logits = both.narrow(0, k, k);
-        at::Tensor reference_clean, reference_adv;
+        const auto& reference_clean = shared_pgd.reference_label;
+        at::Tensor reference_adv;
         {
           torch::NoGradGuard no_grad;
-          reference_clean = reference->forward(batch.x).argmax(1);
           reference_adv = reference->forward(xp).argmax(1);
         }
         const auto fooled_reference = reference_adv.ne(batch.y) & reference_adv.ne(reference_clean);

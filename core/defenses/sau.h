@@ -66,7 +66,7 @@ class Sau final : public Defense {
   double clean_fraction() const override { return options_.clean_fraction; }
   // Per image and round: both models' predictions on x, two forward-backward passes per PGD step
   // (all `adv_steps` counted: an early stop does not change the estimate), and the unlearning
-  // step (h on x and x + d, h_0 on both).
+  // step (h on x and x + d, h_0 on x + d).
   double estimated_image_epochs(const WorkSize& size) const override;
   // steps: one row per round: round, pgd_steps (mean steps per batch), shared (share of the set's
   // images whose final perturbation is shared), reference_fooled (share where h_0(x+d) is neither
@@ -78,10 +78,14 @@ class Sau final : public Defense {
 };
 
 // Step 1 for one batch: this rank's images `x` (labels `y`) and their share of a global batch of
-// `global` images. Every rank of the group calls it together (the early stop is global); returns
-// the perturbations and sets `steps` to the steps taken.
-at::Tensor shared_adversarial_perturbation(ClassifierImpl& model, ClassifierImpl& reference, const at::Tensor& x,
-                                           const at::Tensor& y, int64_t global, const SauOptions& options,
-                                           ProcessGroup& group, int& steps);
+// `global` images. Every rank of the group calls it together (the early stop is global).
+struct SharedPerturbation {
+  at::Tensor delta;            // the perturbations (undefined for an empty share)
+  at::Tensor reference_label;  // h_0's predictions on x, which step 2 needs again
+  int steps = 0;               // PGD steps taken
+};
+SharedPerturbation shared_adversarial_perturbation(ClassifierImpl& model, ClassifierImpl& reference, const at::Tensor& x,
+                                                   const at::Tensor& y, int64_t global, const SauOptions& options,
+                                                   ProcessGroup& group);
 
 }  // namespace pbe

@@ -33,10 +33,11 @@ TEST(Sau, SharedPgdStaysInItsBoundAndFindsImagesBothModelsMisclassifyAlike) {
   const Dataset clean = s.data.test.subset(torch::arange(64));
   const auto x = to_float(clean.images);
   SauOptions o;
-  int steps = 0;
-  const auto d = shared_adversarial_perturbation(*h, *s.model, x, clean.labels, 64, o, group, steps);
-  EXPECT_GE(steps, 1);
-  EXPECT_LE(steps, o.adv_steps);
+  const SharedPerturbation found_by = shared_adversarial_perturbation(*h, *s.model, x, clean.labels, 64, o, group);
+  const auto& d = found_by.delta;
+  EXPECT_GE(found_by.steps, 1);
+  EXPECT_LE(found_by.steps, o.adv_steps);
+  EXPECT_TRUE(torch::equal(found_by.reference_label, predict(*s.model, x)));
   EXPECT_LE(d.abs().max().item<double>(), o.bound + 1e-6);
   const auto a = predict(*h, x + d), b = predict(*s.model, x + d);
   const auto both_wrong = a.ne(clean.labels) & b.ne(clean.labels);
