@@ -4,12 +4,16 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <optional>
 
 #include "core/attacks/registry.h"
 #include "core/errors.h"
 #include "core/random.h"
 #include "core/training/batches.h"
+#include "core/training/checkpoint.h"
 #include "core/training/data_parallel.h"
+#include "core/training/stop.h"
 
 namespace pbe {
 namespace {
@@ -186,9 +190,6 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
   broadcast_model(*pattern_generator_, group);
   broadcast_model(*mask_generator_, group);
   broadcast_model(model, group);
-  train_mask(ctx);
-  for (auto& p : mask_generator_->parameters()) p.requires_grad_(false);
-
   TrainOptions o = ctx.training;
   if (options_.train_epochs > 0) o.epochs = options_.train_epochs;
   o.phase = "input-aware";
@@ -196,8 +197,41 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
                         torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
   auto adam = make_adam(*pattern_generator_, options_.generator_lr);
   Infection out;
+
+  // The victim's checkpoint (when the cell runner gives a path) holds the three networks, both
+  // optimisers and the curve: written after the mask pre-training and after every joint epoch
+  // but the last, so a resumed cell goes on after the last epoch it holds.
+  const std::string& path = o.checkpoint_path;
+  const auto save = [&] {
+    if (path.empty() || group.rank() != 0) return;
+    NamedTensors state = model_state(model);
+    for (auto& entry : model_state(*pattern_generator_, "pattern/")) state.push_back(std::move(entry));
+    for (auto& entry : model_state(*mask_generator_, "mask/")) state.push_back(std::move(entry));
+    state.emplace_back("sgd", optimizer_state(sgd));
+    state.emplace_back("adam", optimizer_state(adam));
+    state.emplace_back("curve", curve_state(out.curve));
+    save_checkpoint(path, state);
+  };
+  std::string problem;
+  const auto state = path.empty() ? std::nullopt : load_checkpoint_on_all(path, group, problem);
+  if (state) {
+    load_model_state(model, *state, path);
+    load_model_state(*pattern_generator_, *state, path, "pattern/");
+    load_model_state(*mask_generator_, *state, path, "mask/");
+    load_optimizer_state(sgd, checkpoint_tensor(*state, "sgd", path), model.device(), path);
+    load_optimizer_state(adam, checkpoint_tensor(*state, "adam", path), model.device(), path);
+    out.curve = load_curve_state(checkpoint_tensor(*state, "curve", path), path);
+  } else {
+    train_mask(ctx);
+    save();
+    stop_point(group);
+  }
+  for (auto& p : mask_generator_->parameters()) p.requires_grad_(false);
+  const int first_epoch = std::min(o.epochs, static_cast<int>(out.curve.size()));
+  const int64_t resumed_images =
+      state ? ctx.clean_train.size() * (options_.mask_epochs + static_cast<int64_t>(first_epoch)) : 0;
   int64_t images_done = 0;
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto start = Clock::now();
     const double lr = learning_rate(o, epoch);
     set_learning_rate(sgd, lr);
@@ -246,13 +280,18 @@ Infection InputAware::infect(ClassifierImpl& model, const AttackContext& ctx) {
       sgd.step();
       adam.step();
       images_done += s.global;
-      if (ctx.progress) ctx.progress({o.phase, epoch, o.epochs, b + 1, batches.count(), images_done});
+      if (ctx.progress) ctx.progress({o.phase, epoch, o.epochs, b + 1, batches.count(), images_done, resumed_images});
     }
     model.eval();
     EpochRecord rec = close_epoch(stats, model, o, epoch, lr, group, ctx.evaluate);
     rec.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     out.curve.push_back(rec);
+    if (epoch + 1 < o.epochs) {
+      save();
+      stop_point(group);  // after the checkpoint: nothing is lost
+    }
   }
+  if (!path.empty() && group.rank() == 0) std::filesystem::remove(path);
   model.eval();
   for (auto& p : pattern_generator_->parameters()) p.requires_grad_(false);
   out.poisoned = poison(ctx.clean_train, derive_seed(ctx.seed, "poison"));

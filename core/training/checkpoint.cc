@@ -6,6 +6,9 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <sstream>
+
+#include <torch/serialize.h>
 
 #include <ATen/ATen.h>
 
@@ -17,6 +20,7 @@ namespace {
 
 constexpr char kMagic[8] = {'P', 'B', 'E', 'C', 'K', 'P', 'T', '1'};
 constexpr size_t kHeader = sizeof kMagic + sizeof(uint64_t) + sizeof(uint32_t);
+constexpr int kCurveColumns = 7;  // epoch, lr, loss, train_acc, seconds, acc, asr
 
 uint32_t crc_of(const char* data, size_t size) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -113,17 +117,67 @@ const at::Tensor& checkpoint_tensor(const NamedTensors& tensors, const std::stri
   throw std::runtime_error(path + ": checkpoint has no '" + name + "'");
 }
 
-NamedTensors model_state(torch::nn::Module& model) {
+NamedTensors model_state(torch::nn::Module& model, const std::string& prefix) {
   NamedTensors state;
-  for (const auto& p : model.named_parameters()) state.emplace_back("model/" + p.key(), p.value());
-  for (const auto& b : model.named_buffers()) state.emplace_back("model/" + b.key(), b.value());
+  for (const auto& p : model.named_parameters()) state.emplace_back(prefix + p.key(), p.value());
+  for (const auto& b : model.named_buffers()) state.emplace_back(prefix + b.key(), b.value());
   return state;
 }
 
-void load_model_state(torch::nn::Module& model, const NamedTensors& tensors, const std::string& path) {
+void load_model_state(torch::nn::Module& model, const NamedTensors& tensors, const std::string& path,
+                      const std::string& prefix) {
   torch::NoGradGuard no_grad;
-  for (const auto& p : model.named_parameters()) p.value().copy_(checkpoint_tensor(tensors, "model/" + p.key(), path));
-  for (const auto& b : model.named_buffers()) b.value().copy_(checkpoint_tensor(tensors, "model/" + b.key(), path));
+  for (const auto& p : model.named_parameters()) p.value().copy_(checkpoint_tensor(tensors, prefix + p.key(), path));
+  for (const auto& b : model.named_buffers()) b.value().copy_(checkpoint_tensor(tensors, prefix + b.key(), path));
+}
+
+at::Tensor optimizer_state(torch::optim::Optimizer& optimizer) {
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  const std::string s = bytes.str();
+  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())}, torch::kByte).clone();
+}
+
+void load_optimizer_state(torch::optim::Optimizer& optimizer, const at::Tensor& bytes, torch::Device device,
+                          const std::string& path) {
+  if (bytes.scalar_type() != torch::kByte || bytes.dim() != 1)
+    throw std::runtime_error(path + ": checkpoint's optimiser state is not a byte string");
+  std::istringstream in(std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel())));
+  torch::serialize::InputArchive archive;
+  archive.load_from(in, device);
+  optimizer.load(archive);
+}
+
+at::Tensor curve_state(const TrainCurve& curve) {
+  auto rows = torch::empty({static_cast<int64_t>(curve.size()), kCurveColumns}, torch::kDouble);
+  auto r = rows.accessor<double, 2>();
+  for (size_t i = 0; i < curve.size(); ++i) {
+    const auto& e = curve[i];
+    const double v[kCurveColumns] = {static_cast<double>(e.epoch), e.lr, e.loss, e.train_acc, e.seconds, e.eval.acc, e.eval.asr};
+    for (int c = 0; c < kCurveColumns; ++c) r[static_cast<int64_t>(i)][c] = v[c];
+  }
+  return rows;
+}
+
+TrainCurve load_curve_state(const at::Tensor& rows, const std::string& path) {
+  if (rows.scalar_type() != torch::kDouble || rows.dim() != 2 || rows.size(1) != kCurveColumns)
+    throw std::runtime_error(path + ": checkpoint's curve is not a double [epochs, " + std::to_string(kCurveColumns) + "] table");
+  auto r = rows.accessor<double, 2>();
+  TrainCurve curve;
+  for (int64_t i = 0; i < rows.size(0); ++i) {
+    EpochRecord e;
+    e.epoch = static_cast<int>(r[i][0]);
+    e.lr = r[i][1];
+    e.loss = r[i][2];
+    e.train_acc = r[i][3];
+    e.seconds = r[i][4];
+    e.eval.acc = r[i][5];
+    e.eval.asr = r[i][6];
+    curve.push_back(e);
+  }
+  return curve;
 }
 
 }  // namespace pbe

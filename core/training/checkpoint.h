@@ -6,8 +6,10 @@
 // one. A missing, truncated or corrupt file is reported, never loaded.
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
 
 #include "core/named_tensors.h"
+#include "core/training/trainer.h"
 #include "distributed/process_group.h"
 
 #include <optional>
@@ -34,9 +36,19 @@ std::optional<NamedTensors> load_checkpoint_on_all(const std::string& path, Proc
 // The tensor named `name`; std::runtime_error naming `path` when it is absent.
 const at::Tensor& checkpoint_tensor(const NamedTensors& tensors, const std::string& name, const std::string& path);
 
-// A model's parameters and buffers as "model/<name>" entries, and back (std::runtime_error naming
-// `path` when one is missing).
-NamedTensors model_state(torch::nn::Module& model);
-void load_model_state(torch::nn::Module& model, const NamedTensors& tensors, const std::string& path);
+// A module's parameters and buffers as "<prefix><name>" entries, and back (std::runtime_error
+// naming `path` when one is missing).
+NamedTensors model_state(torch::nn::Module& model, const std::string& prefix = "model/");
+void load_model_state(torch::nn::Module& model, const NamedTensors& tensors, const std::string& path,
+                      const std::string& prefix = "model/");
+
+// The rest of a training's state, for the loops that checkpoint every epoch (train_classifier,
+// Input-aware's joint training): an optimiser's state as one byte tensor, and a curve as one
+// double tensor [epochs, 7], and back. Loading throws std::runtime_error naming `path`.
+at::Tensor optimizer_state(torch::optim::Optimizer& optimizer);
+void load_optimizer_state(torch::optim::Optimizer& optimizer, const at::Tensor& bytes, torch::Device device,
+                          const std::string& path);
+at::Tensor curve_state(const TrainCurve& curve);
+TrainCurve load_curve_state(const at::Tensor& rows, const std::string& path);
 
 }  // namespace pbe

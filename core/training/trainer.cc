@@ -4,10 +4,7 @@
 #include <cmath>
 #include <tuple>
 
-#include <torch/serialize.h>
-
 #include <filesystem>
-#include <sstream>
 
 #include "core/errors.h"
 #include "core/training/batches.h"
@@ -18,24 +15,10 @@
 namespace pbe {
 namespace {
 
-constexpr int kCurveColumns = 7;  // epoch, lr, loss, train_acc, seconds, acc, asr
-
 NamedTensors training_state(ClassifierImpl& model, torch::optim::Optimizer& optimizer, const TrainCurve& curve) {
   NamedTensors state = model_state(model);
-  torch::serialize::OutputArchive archive;
-  optimizer.save(archive);
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  const std::string s = bytes.str();
-  state.emplace_back("optimizer", torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())},
-                                                   torch::kByte).clone());
-  auto rows = torch::empty({static_cast<int64_t>(curve.size()), kCurveColumns}, torch::kDouble);
-  for (size_t i = 0; i < curve.size(); ++i) {
-    const auto& r = curve[i];
-    const double v[kCurveColumns] = {static_cast<double>(r.epoch), r.lr, r.loss, r.train_acc, r.seconds, r.eval.acc, r.eval.asr};
-    for (int c = 0; c < kCurveColumns; ++c) rows[static_cast<int64_t>(i)][c] = v[c];
-  }
-  state.emplace_back("curve", rows);
+  state.emplace_back("optimizer", optimizer_state(optimizer));
+  state.emplace_back("curve", curve_state(curve));
   return state;
 }
 
@@ -47,24 +30,8 @@ int resume_training(const std::string& path, ClassifierImpl& model, torch::optim
   auto state = load_checkpoint_on_all(path, group, problem);
   if (!state) return 0;
   load_model_state(model, *state, path);
-  const auto& bytes = checkpoint_tensor(*state, "optimizer", path);
-  std::istringstream in(std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel())));
-  torch::serialize::InputArchive archive;
-  archive.load_from(in, model.device());
-  optimizer.load(archive);
-  const auto rows = checkpoint_tensor(*state, "curve", path);
-  curve.clear();
-  for (int64_t i = 0; i < rows.size(0); ++i) {
-    EpochRecord r;
-    r.epoch = static_cast<int>(rows[i][0].item<double>());
-    r.lr = rows[i][1].item<double>();
-    r.loss = rows[i][2].item<double>();
-    r.train_acc = rows[i][3].item<double>();
-    r.seconds = rows[i][4].item<double>();
-    r.eval.acc = rows[i][5].item<double>();
-    r.eval.asr = rows[i][6].item<double>();
-    curve.push_back(r);
-  }
+  load_optimizer_state(optimizer, checkpoint_tensor(*state, "optimizer", path), model.device(), path);
+  curve = load_curve_state(checkpoint_tensor(*state, "curve", path), path);
   return static_cast<int>(curve.size());
 }
 

@@ -1,6 +1,7 @@
 // Checkpoint files: what goes in comes back; a truncated, corrupt or foreign file is refused with
 // its problem named. A training interrupted after an epoch and run again from its checkpoint
-// ends with the weights and curve of an uninterrupted one.
+// ends with the weights and curve of an uninterrupted one; so does Input-aware's own training of
+// the victim and its generators.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "core/attacks/input_aware.h"
 #include "core/data/synthetic.h"
 #include "core/models/classifier.h"
 #include "core/training/checkpoint.h"
@@ -130,6 +132,65 @@ TEST_F(CheckpointTest, ATrainingResumedFromItsCheckpointEndsAsAnUninterruptedOne
   EXPECT_EQ(first_epoch_seen, 0);
   for (size_t i = 0; i < whole->parameters().size(); ++i)
     EXPECT_TRUE(torch::allclose(over->parameters()[i], whole->parameters()[i], 1e-5, 1e-6)) << i;
+}
+
+TEST_F(CheckpointTest, AnInputAwareInfectionResumedFromItsCheckpointEndsAsAnUninterruptedOne) {
+  SyntheticOptions so;
+  so.size = 16;
+  so.train_size = 128;
+  const TrainTest data = make_synthetic(so);
+  const ImageShape shape = data.train.shape();
+  ModelOptions mo;
+  mo.in_channels = static_cast<int>(shape.channels);
+  mo.image_size = static_cast<int>(shape.height);
+  mo.num_classes = shape.num_classes;
+  mo.width = 4;
+  InputAwareOptions ia;
+  ia.mask_epochs = 1;
+  ia.train_epochs = 3;
+  ia.generator_width = 4;
+  SingleProcessGroup group;
+  TrainOptions t;
+  t.batch_size = 32;
+  t.lr = 0.05;
+  struct Run {
+    std::unique_ptr<InputAware> attack;
+    Classifier model;
+    TrainCurve curve;
+  };
+  const auto infect = [&](const TrainOptions& options, const ProgressFn& progress) {
+    Run run{std::make_unique<InputAware>(ia, shape), nullptr, {}};
+    torch::manual_seed(3);
+    run.model = make_model(mo);
+    run.curve = run.attack->infect(*run.model, AttackContext{data.train, mo, options, group, 7, {}, progress}).curve;
+    return run;
+  };
+  const Run whole = infect(t, {});
+
+  t.checkpoint_path = path("victim.train.pt");
+  ProgressFn stop = [](const ProgressEvent& e) {
+    if (e.phase == "input-aware" && e.epoch == 2) throw Interrupt();
+  };
+  EXPECT_THROW(infect(t, stop), Interrupt);
+  ASSERT_TRUE(fs::exists(t.checkpoint_path)) << "written after the mask and after joint epochs 0 and 1";
+
+  std::vector<ProgressEvent> events;
+  const Run resumed = infect(t, [&](const ProgressEvent& e) { events.push_back(e); });
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front().phase, "input-aware") << "the mask generator is not trained again";
+  EXPECT_EQ(events.front().epoch, 2);
+  EXPECT_EQ(events.front().resumed_images, 128 * (ia.mask_epochs + 2));
+  EXPECT_FALSE(fs::exists(t.checkpoint_path)) << "removed when the training ends";
+  ASSERT_EQ(resumed.curve.size(), whole.curve.size());
+  for (size_t i = 0; i < whole.curve.size(); ++i) {
+    EXPECT_EQ(resumed.curve[i].epoch, whole.curve[i].epoch);
+    EXPECT_NEAR(resumed.curve[i].loss, whole.curve[i].loss, 1e-6) << i;
+  }
+  for (size_t i = 0; i < whole.model->parameters().size(); ++i)
+    EXPECT_TRUE(torch::allclose(resumed.model->parameters()[i], whole.model->parameters()[i], 1e-5, 1e-6)) << i;
+  const auto x = data.test.images.narrow(0, 0, 16).to(torch::kFloat).div(255);
+  EXPECT_TRUE(torch::allclose(resumed.attack->apply_trigger(x), whole.attack->apply_trigger(x), 1e-5, 1e-6))
+      << "the generators are the uninterrupted run's";
 }
 
 }  // namespace
