@@ -17,8 +17,9 @@
 #include "launcher/plan.h"
 #include "launcher/spec.h"
 #include "storage/result_store.h"
-#include "util/atomic_file.h"
 #include "storage/storage_error.h"
+#include "util/atomic_file.h"
+#include "util/file_env.h"
 
 namespace pbe {
 namespace fs = std::filesystem;
@@ -111,7 +112,7 @@ int merge_command(const World& world, const MergeOptions& o) {
     }
     // The merged file is built in a temporary and replaces o.output whole (util/atomic_file.h).
     write_atomically(o.output, [&](const std::string& tmp) {
-      fs::copy_file(o.inputs.front(), tmp, fs::copy_options::overwrite_existing);
+      file_env().copy_file(o.inputs.front(), tmp);
       ResultStore::open(tmp)->commit([&](ResultWriter& w) {
         auto have = rows_by_unit(inputs.front().stored.rows);
         auto cells = inputs.front().stored.attacks;

@@ -8,6 +8,7 @@
 #include "storage/matrix_table.h"
 #include "storage/storage_error.h"
 #include "util/atomic_file.h"
+#include "util/file_env.h"
 
 namespace pbe {
 namespace fs = std::filesystem;
@@ -77,7 +78,7 @@ std::unique_ptr<ResultStore> ResultStore::create(const std::string& path, bool o
     write_into(copy, path, [&](ResultWriter& w) { w.write_header(spec_text, provenance); });
     sync(copy);
     if (overwrite) {
-      fs::rename(copy, path);
+      file_env().rename(copy, path);
     } else if (::link(copy.c_str(), path.c_str()) != 0) {  // fails if the file appeared meanwhile
       throw StorageError(path + ": results file exists; pass --overwrite to replace it or choose another output (-o)");
     }
@@ -107,7 +108,7 @@ void ResultStore::commit(const std::function<void(ResultWriter&)>& write) {
     write_atomically(
         path_,
         [&](const std::string& copy) {
-          fs::copy_file(path_, copy, fs::copy_options::overwrite_existing);
+          file_env().copy_file(path_, copy);
           write_into(copy, path_, write);
         },
         kCommitTag);

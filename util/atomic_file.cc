@@ -1,9 +1,10 @@
 #include "util/atomic_file.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
+
+#include "util/file_env.h"
 
 namespace pbe {
 namespace fs = std::filesystem;
@@ -20,13 +21,7 @@ void remove_temporaries(const std::string& path, const std::string& tag) {
     if (entry.path().filename().string().rfind(prefix, 0) == 0) fs::remove(entry.path());
 }
 
-void sync_path(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error(path + ": cannot open to fsync");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw std::runtime_error(path + ": fsync failed");
-}
+void sync_path(const std::string& path) { file_env().sync(path); }
 
 std::string directory_of(const std::string& path) {
   const auto dir = fs::path(path).parent_path();
@@ -43,8 +38,7 @@ void write_atomically(const std::string& path, const std::function<void(const st
   try {
     write(temporary);
     sync_path(temporary);
-    fs::rename(temporary, path, ec);
-    if (ec) throw std::runtime_error(path + ": cannot move the new file into place: " + ec.message());
+    file_env().rename(temporary, path);
   } catch (...) {
     fs::remove(temporary, ec);
     throw;

@@ -17,14 +17,16 @@ std::string temporary_path_for(const std::string& path, const std::string& tag);
 // killed one). Only for a file no other process is writing.
 void remove_temporaries(const std::string& path, const std::string& tag);
 
-// fsyncs a file or a directory (its entries). std::runtime_error "<path>: fsync failed".
+// fsyncs a file or a directory (its entries) through file_env(). std::runtime_error
+// "<path>: fsync failed: <reason>".
 void sync_path(const std::string& path);
 
 // The directory `path` is in ("." for a bare name).
 std::string directory_of(const std::string& path);
 
 // `write(temporary)` fills the temporary (whatever it throws propagates, and the temporary is
-// removed); then it is synced and renamed over `path`, and the directory synced.
+// removed); then it is synced and renamed over `path`, and the directory synced (file_env()'s
+// calls, util/file_env.h).
 // std::runtime_error "<path>: ..." when the directory cannot be created or the rename fails.
 void write_atomically(const std::string& path, const std::function<void(const std::string& temporary)>& write,
                       const std::string& tag = "tmp");

@@ -14,6 +14,7 @@
 
 #include "core/errors.h"
 #include "util/atomic_file.h"
+#include "util/file_env.h"
 
 namespace pbe {
 namespace {
@@ -41,14 +42,16 @@ void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
   const std::vector<char> payload = torch::jit::pickle_save(c10::IValue(dict));
   const uint64_t size = payload.size();
   const uint32_t crc = crc_of(payload.data(), payload.size());
-  write_atomically(path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(kMagic, sizeof kMagic);
-    out.write(reinterpret_cast<const char*>(&size), sizeof size);
-    out.write(reinterpret_cast<const char*>(&crc), sizeof crc);
-    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
-    if (!out) throw std::runtime_error(path + ": cannot write checkpoint (disk full?)");
-  });
+  std::vector<char> file(kHeader + payload.size());
+  std::memcpy(file.data(), kMagic, sizeof kMagic);
+  std::memcpy(file.data() + sizeof kMagic, &size, sizeof size);
+  std::memcpy(file.data() + sizeof kMagic + sizeof size, &crc, sizeof crc);
+  std::memcpy(file.data() + kHeader, payload.data(), payload.size());
+  try {
+    write_atomically(path, [&](const std::string& tmp) { file_env().write_file(tmp, file.data(), file.size()); });
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": cannot write the checkpoint (" + e.what() + ")");
+  }
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include "core/training/checkpoint.h"
 #include "core/training/trainer.h"
 #include "distributed/single_process_group.h"
+#include "tests/failing_file_env.h"
 #include "tests/temp_dir_test.h"
 
 using namespace pbe;
@@ -73,6 +74,29 @@ TEST_F(CheckpointTest, TruncatedCorruptAndForeignFilesAreRefused) {
   std::ofstream(path("text.pt")) << "hello";
   EXPECT_FALSE(load_checkpoint(path("text.pt"), problem));
   EXPECT_NE(problem.find("not a pbe-dist checkpoint"), std::string::npos);
+}
+
+// A checkpoint that meets a full disk: the error names the checkpoint and the reason; the previous
+// checkpoint still loads, and no torn temporary is left next to it.
+TEST_F(CheckpointTest, AWriteThatRunsOutOfSpaceLeavesThePreviousCheckpoint) {
+  const NamedTensors first{{"w", torch::rand({256})}};
+  save_checkpoint(path("c.pt"), first);
+  {
+    pbe::testing::FailingFileEnv env(pbe::testing::FailingFileEnv::Call::kWrite, path("c.pt"));
+    try {
+      save_checkpoint(path("c.pt"), {{"w", torch::rand({256})}});
+      FAIL() << "no error";
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(path("c.pt") + ": cannot write the checkpoint (", 0), 0u) << e.what();
+      EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(env.failures(), 1);
+  }
+  std::string problem;
+  auto loaded = load_checkpoint(path("c.pt"), problem);
+  ASSERT_TRUE(loaded) << problem;
+  EXPECT_TRUE(torch::equal(checkpoint_tensor(*loaded, "w", "c.pt"), first[0].second));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1) << "a temporary was left";
 }
 
 struct Interrupt : std::runtime_error {

@@ -10,6 +10,7 @@
 #include "storage/matrix_table.h"
 #include "storage/result_store.h"
 #include "storage/storage_error.h"
+#include "tests/failing_file_env.h"
 #include "tests/temp_dir_test.h"
 
 namespace fs = std::filesystem;
@@ -183,6 +184,42 @@ TEST_F(ResultStoreTest, AFailedCommitChangesNothing) {
   add_row(*store, row("badnets", "ft", 0.8, 0.1));
   EXPECT_EQ(read_matrix(path_).size(), 2u);
   EXPECT_EQ(std::distance(fs::directory_iterator(fs::path(path_).parent_path()), fs::directory_iterator()), 1);
+}
+
+// A commit that meets a full disk (its copy of the file cannot be written) or a failing device
+// (an fsync or the rename fails) ends the run with exit 1 and the file named; the file on disk is
+// the previous version, byte for byte, no copy is left, and the next commit, with space, works.
+TEST_F(ResultStoreTest, ACommitTheFileSystemFailsLeavesThePreviousVersionWhole) {
+  using Call = pbe::testing::FailingFileEnv::Call;
+  auto store = create(path_, false);
+  add_row(*store, row("badnets", "none", 0.9, 1.0));
+  const auto contents = [&] {
+    std::ifstream in(path_, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string before = contents();
+  for (const auto& [call, what] : {std::pair{Call::kCopy, "No space left on device"}, std::pair{Call::kSync, "fsync failed"},
+                                   std::pair{Call::kRename, "cannot move the new file into place"}}) {
+    SCOPED_TRACE(what);
+    {
+      pbe::testing::FailingFileEnv env(call, ".commit-");
+      try {
+        add_row(*store, row("badnets", "ft", 0.8, 0.1));
+        FAIL() << "no error";
+      } catch (const StorageError& e) {
+        EXPECT_EQ(e.exit_code(), kExitRunFailure);
+        EXPECT_EQ(std::string(e.what()).rfind(path_ + ": commit failed: ", 0), 0u) << e.what();
+        EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+      }
+      EXPECT_EQ(env.failures(), 1);
+    }
+    EXPECT_EQ(contents(), before);
+    EXPECT_EQ(read_matrix(path_).size(), 1u);
+    EXPECT_EQ(std::distance(fs::directory_iterator(fs::path(path_).parent_path()), fs::directory_iterator()), 1)
+        << "the commit's copy was left";
+  }
+  add_row(*store, row("badnets", "ft", 0.8, 0.1));
+  EXPECT_EQ(read_matrix(path_).size(), 2u);
 }
 
 // A reader that opened the file before a commit keeps reading the version it opened; a reader

@@ -1,5 +1,6 @@
 // util/atomic_file.h: a file is replaced whole or not at all, and no temporary is left behind.
 #include "util/atomic_file.h"
+#include "util/file_env.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/failing_file_env.h"
 #include "tests/temp_dir_test.h"
 
 namespace pbe {
@@ -63,6 +65,44 @@ TEST_F(AtomicFileTest, AFailedRenameNamesTheFileAndLeavesNoTemporary) {
   }
   EXPECT_TRUE(fs::is_directory(path / "inside"));
   EXPECT_EQ(entries(), 1u);
+}
+
+// The file system failing under a replacement (util/file_env.h): an fsync of the new file or the
+// rename fails; the error names the file and the call, the old file stays, no temporary is left.
+TEST_F(AtomicFileTest, AFailedFsyncOrRenameLeavesTheOldFileAndNoTemporary) {
+  using Call = testing::FailingFileEnv::Call;
+  const fs::path path = dir_ / "out.txt";
+  write_text(path, "old");
+  for (const auto& [call, what] : {std::pair{Call::kSync, ": fsync failed: Input/output error"},
+                                   std::pair{Call::kRename, ": cannot move the new file into place: Input/output error"}}) {
+    testing::FailingFileEnv env(call, path.string() + ".tmp-");
+    try {
+      write_text(path, "new");
+      FAIL() << "no error";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind(path.string(), 0), 0u) << e.what();
+    }
+    EXPECT_EQ(env.failures(), 1);
+    EXPECT_EQ(read(path), "old");
+    EXPECT_EQ(entries(), 1u);
+  }
+  write_text(path, "new");  // the real file system again
+  EXPECT_EQ(read(path), "new");
+}
+
+// The env's own calls report the system's reason with the path.
+TEST_F(AtomicFileTest, TheRealEnvNamesThePathAndTheReason) {
+  try {
+    file_env().copy_file((dir_ / "absent").string(), (dir_ / "copy").string());
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind((dir_ / "copy").string() + ": cannot copy " + (dir_ / "absent").string(), 0), 0u)
+        << e.what();
+  }
+  EXPECT_THROW(file_env().write_file((dir_ / "no" / "such" / "dir").string(), "x", 1), std::runtime_error);
+  file_env().write_file((dir_ / "bytes").string(), "abc", 3);
+  EXPECT_EQ(read(dir_ / "bytes"), "abc");
 }
 
 TEST_F(AtomicFileTest, RemovesTheTemporariesKilledProcessesLeftOfThatFileOnly) {
