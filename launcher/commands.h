@@ -63,8 +63,8 @@ int inspect_command(const World& world, const std::string& path);
 
 // `pbe_dist merge A B ... -o OUT`: the results of separate jobs of one spec (SLURM array tasks,
 // --cells) in one file, /matrix in plan order. Identical duplicates are taken once; a unit with
-// different results in two files, or files of different specs, is an error and nothing is
-// written. Rank 0 works.
+// different results in two files, or files of different specs, is an error (exit 2) and nothing
+// is written; so is an output the file system cannot take (exit 1). Rank 0 works.
 struct MergeOptions {
   std::vector<std::string> inputs;
   std::string output;

@@ -151,8 +151,11 @@ int purify_command(const World& world, const PurifyOptions& o) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   if (!root) return 0;
-  // An existing file is replaced whole or not at all.
-  write_atomically(o.out, [&](const std::string& partial) { model->save(partial); }, "partial");
+  try {
+    model->save(o.out);
+  } catch (const std::runtime_error& e) {  // a full disk: no model, the file that was there kept
+    throw Error(e.what(), kExitRunFailure, Error::Ranks::kThisOne);
+  }
 
   std::cout << "purify: " << o.method << " on " << o.data << " (" << data.train.size()
             << " training images), model " << o.model << "\n";

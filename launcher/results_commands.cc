@@ -101,51 +101,66 @@ int inspect_command(const World& world, const std::string& path) {
 
 int merge_command(const World& world, const MergeOptions& o) {
   if (world.rank() != 0) return 0;
+  // What the merged file takes from each input beyond the first (whose copy it starts from): whole
+  // cells, and defenses of cells it has (unless the cell's copy brought them). Every conflict is
+  // found here, before anything is written (exit 2).
+  struct Copy {
+    size_t input;
+    std::string group;
+    bool unless_present;
+  };
+  std::vector<Copy> copies;
+  std::vector<MatrixRow> rows;
+  std::vector<ReadBack> inputs;
   try {
     if (fs::exists(o.output) && !o.overwrite)
       throw StorageError(o.output + ": exists; pass --overwrite to replace it");
-    std::vector<ReadBack> inputs;
     for (const auto& path : o.inputs) {
       inputs.push_back(read_back(path));
       if (inputs.back().stored.spec_text != inputs.front().stored.spec_text)
         throw StorageError(path + ": another spec than " + o.inputs.front() + "'s (their /spec differ)");
     }
+    auto have = rows_by_unit(inputs.front().stored.rows);
+    auto cells = inputs.front().stored.attacks;
+    rows = inputs.front().stored.rows;
+    for (size_t i = 1; i < inputs.size(); ++i) {
+      const StoredResults& s = inputs[i].stored;
+      for (const auto& [group, unit] : s.attacks) {
+        if (const auto it = cells.find(group); it == cells.end()) {
+          copies.push_back({i, group, false});  // the whole cell: attack and defenses
+          cells.emplace(group, unit);
+        } else if (const std::string why = conflict(it->second, unit); !why.empty()) {
+          // Another infected model: its defenses' records cannot be joined to this one's.
+          throw StorageError(o.inputs[i] + ": conflicting duplicate of " + group + " attack: " + why);
+        }
+      }
+      for (const auto& [key, row] : rows_by_unit(s.rows)) {
+        const auto it = have.find(key);
+        if (it == have.end()) {
+          copies.push_back({i, key.first + "/defenses/" + key.second, true});  // absent: the attack failed
+          have.emplace(key, row);
+          rows.push_back(row);
+        } else if (const std::string why = conflict(it->second, row); !why.empty()) {
+          throw StorageError(o.inputs[i] + ": conflicting duplicate of " + key.first + " " + key.second + ": " + why);
+        }
+      }
+    }
+  } catch (const std::exception& e) {  // StorageError, a spec that no longer parses
+    throw StorageError(std::string(e.what()) + "; nothing was written");
+  }
+  try {
     // The merged file is built in a temporary and replaces o.output whole (util/atomic_file.h).
     write_atomically(o.output, [&](const std::string& tmp) {
       file_env().copy_file(o.inputs.front(), tmp);
       ResultStore::open(tmp)->commit([&](ResultWriter& w) {
-        auto have = rows_by_unit(inputs.front().stored.rows);
-        auto cells = inputs.front().stored.attacks;
-        std::vector<MatrixRow> rows = inputs.front().stored.rows;
-        for (size_t i = 1; i < inputs.size(); ++i) {
-          const StoredResults& s = inputs[i].stored;
-          for (const auto& [group, unit] : s.attacks) {
-            if (const auto it = cells.find(group); it == cells.end()) {
-              w.copy_object(o.inputs[i], group);  // the whole cell: attack and defenses
-              cells.emplace(group, unit);
-            } else if (const std::string why = conflict(it->second, unit); !why.empty()) {
-              // Another infected model: its defenses' records cannot be joined to this one's.
-              throw StorageError(o.inputs[i] + ": conflicting duplicate of " + group + " attack: " + why);
-            }
-          }
-          for (const auto& [key, row] : rows_by_unit(s.rows)) {
-            const auto it = have.find(key);
-            if (it == have.end()) {
-              const std::string defense_group = key.first + "/defenses/" + key.second;
-              if (!w.has_object(defense_group)) w.copy_object(o.inputs[i], defense_group);  // absent: the attack failed
-              have.emplace(key, row);
-              rows.push_back(row);
-            } else if (const std::string why = conflict(it->second, row); !why.empty()) {
-              throw StorageError(o.inputs[i] + ": conflicting duplicate of " + key.first + " " + key.second + ": " + why);
-            }
-          }
-        }
+        for (const Copy& c : copies)
+          if (!c.unless_present || !w.has_object(c.group)) w.copy_object(o.inputs[c.input], c.group);
         w.set_matrix(in_plan_order(rows, inputs.front().plan));
         w.write_merged_from(o.inputs);
       });
     }, "merging");
-  } catch (const std::exception& e) {  // StorageError, a spec that no longer parses, a full disk
-    throw StorageError(std::string(e.what()) + "; nothing was written");
+  } catch (const std::exception& e) {  // the file system under the output: a full disk (exit 1)
+    throw StorageError(std::string(e.what()) + "; nothing was written", kExitRunFailure);
   }
   std::cout << o.output << ": " << read_matrix(o.output).size() << " results from " << o.inputs.size() << " files\n";
   return 0;

@@ -1,6 +1,7 @@
 #include "storage/h5.h"
 
 #include <algorithm>
+#include <string>
 
 #include "storage/storage_error.h"
 
@@ -21,13 +22,43 @@ void Handle::reset() {
   id_ = H5I_INVALID_HID;
 }
 
+namespace {
+
+// The system's reason for HDF5's latest failure ("No space left on device"), which its file
+// driver leaves on the error stack as "... error message = '<strerror>' ..."; "" when it holds none.
+std::string system_reason() {
+  std::string reason;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+        auto& r = *static_cast<std::string*>(data);
+        if (!r.empty() || e->desc == nullptr) return 0;
+        const std::string desc = e->desc;
+        constexpr const char* kKey = "error message = '";
+        if (const auto at = desc.find(kKey); at != std::string::npos) {
+          const auto begin = at + std::char_traits<char>::length(kKey);
+          r = desc.substr(begin, desc.find('\'', begin) - begin);
+        }
+        return 0;
+      },
+      &reason);
+  return reason;
+}
+
+[[noreturn]] void fail(const std::string& context, const char* what) {
+  const std::string reason = system_reason();
+  throw StorageError(context + ": " + what + " failed" + (reason.empty() ? "" : ": " + reason));
+}
+
+}  // namespace
+
 Handle checked(hid_t id, const std::string& context, const char* what) {
-  if (id < 0) throw StorageError(context + ": " + what + " failed");
+  if (id < 0) fail(context, what);
   return Handle(id);
 }
 
 void check(herr_t status, const std::string& context, const char* what) {
-  if (status < 0) throw StorageError(context + ": " + what + " failed");
+  if (status < 0) fail(context, what);
 }
 
 void silence_library_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }

@@ -34,9 +34,10 @@ class Handle {
   hid_t id_ = H5I_INVALID_HID;
 };
 
-// Returns `id` as a Handle, or throws StorageError "<context>: <what> failed" if it is negative.
+// Returns `id` as a Handle, or throws StorageError "<context>: <what> failed" if it is negative,
+// followed by ": <the system's reason>" when HDF5's error stack has one (a full disk).
 Handle checked(hid_t id, const std::string& context, const char* what);
-// Throws StorageError "<context>: <what> failed" if status < 0.
+// Throws StorageError "<context>: <what> failed[: <reason>]" if status < 0.
 void check(herr_t status, const std::string& context, const char* what);
 
 // Turns off HDF5's own error printing (we report through exceptions); call once per process.

@@ -5,9 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <stdexcept>
-#include <system_error>
+#include <vector>
 
 namespace pbe {
 namespace {
@@ -38,9 +37,35 @@ void FileEnv::write_file(const std::string& path, const char* data, size_t size)
 }
 
 void FileEnv::copy_file(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) throw std::runtime_error(to + ": cannot copy " + from + " here: " + ec.message());
+  // read and write rather than std::filesystem::copy_file, whose sendfile reports a full tmpfs
+  // as EIO: the user should read "No space left on device".
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) fail(to, "cannot copy " + from + " here", errno);
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) {
+    const int error = errno;
+    ::close(in);
+    fail(to, "cannot copy " + from + " here", error);
+  }
+  std::vector<char> buffer(1 << 20);
+  int error = 0;
+  for (;;) {
+    const ssize_t n = ::read(in, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) error = errno;
+      break;
+    }
+    for (ssize_t done = 0; done < n && error == 0;) {
+      const ssize_t w = ::write(out, buffer.data() + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno != EINTR) error = errno;
+      if (w > 0) done += w;
+    }
+    if (error != 0) break;
+  }
+  ::close(in);
+  if (::close(out) != 0 && error == 0) error = errno;
+  if (error != 0) fail(to, "cannot copy " + from + " here", error);
 }
 
 void FileEnv::sync(const std::string& path) {

@@ -1,8 +1,11 @@
 #include "core/models/scripted_classifier.h"
 
 #include <algorithm>
+#include <sstream>
 
 #include "core/errors.h"
+#include "util/atomic_file.h"
+#include "util/file_env.h"
 
 namespace pbe {
 namespace {
@@ -78,7 +81,17 @@ std::shared_ptr<ClassifierImpl> ScriptedClassifierImpl::replicate() {
   return copy;
 }
 
-void ScriptedClassifierImpl::save(const std::string& path) { module_.save(path); }
+void ScriptedClassifierImpl::save(const std::string& path) {
+  std::ostringstream bytes;
+  module_.save(bytes);
+  const std::string s = bytes.str();
+  try {
+    write_atomically(path, [&](const std::string& partial) { file_env().write_file(partial, s.data(), s.size()); },
+                     "partial");
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": cannot write the model (" + e.what() + ")");
+  }
+}
 
 std::shared_ptr<ScriptedClassifierImpl> load_scripted_classifier(const std::string& path,
                                                                  const ImageShape& shape) {

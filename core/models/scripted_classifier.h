@@ -27,7 +27,9 @@ class ScriptedClassifierImpl final : public ClassifierImpl {
   LinearHead linear_head() override;
   std::shared_ptr<ClassifierImpl> replicate() override;
   bool has_feature_methods() const { return has_feature_methods_; }
-  // Writes the module (with the current weights) as TorchScript, loadable by torch.jit.load.
+  // Writes the module (with the current weights) as TorchScript, loadable by torch.jit.load; an
+  // existing file is replaced whole or not at all (util/atomic_file.h). std::runtime_error
+  // "<path>: cannot write the model (...)" when the file system fails (a full disk).
   void save(const std::string& path);
 
  private:
