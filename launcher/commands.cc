@@ -145,6 +145,13 @@ std::unique_ptr<ResultStore> open_to_resume(const ExperimentSpec& spec) {
   return ResultStore::open(path);
 }
 
+// A victim batch larger than its training set is a slip (one step per epoch): refused before any work.
+void check_batch_size(const ExperimentSpec& spec, int64_t train_size) {
+  if (spec.training.batch_size > train_size)
+    throw ConfigError(spec.file + ": training.batch_size: " + std::to_string(spec.training.batch_size) +
+                      " is more than the " + std::to_string(train_size) + " training images");
+}
+
 }  // namespace
 
 int plan_command(const World& world, const RunOptions& o) {
@@ -165,6 +172,7 @@ int plan_command(const World& world, const RunOptions& o) {
     note = std::string("(no data here: ") + e.what() + "; sized as the official " + std::to_string(official) +
            "-image training set)\n";
   }
+  check_batch_size(spec, train_size);
   Plan plan = make_plan(spec, train_size, classes);
   const int per_cell = ranks_per_cell(spec, world);
   if (world.rank() == 0) {
@@ -205,6 +213,7 @@ int run_command(const World& world, const RunOptions& o) {
   TrainTest data = load_dataset(spec.dataset);
   data.train.validate(spec.dataset.name + " training set");
   data.test.validate(spec.dataset.name + " test set");
+  check_batch_size(spec, data.train.size());
   Plan plan = make_plan(spec, data.train.size(), data.train.num_classes);
   const std::vector<int> selected = select_cells(o.cells, static_cast<int>(plan.cells.size()));  // --cells
   spdlog::info("{}: {} cells on {} rank(s) in {} group(s), {} thread(s) each, {} ({}, {}{}); {} training / {} test "

@@ -12,6 +12,7 @@
 #include "launcher/yaml_map.h"
 #include "launcher/yaml_options.h"
 #include "util/join.h"
+#include "util/memory.h"
 
 namespace pbe {
 namespace {
@@ -43,6 +44,11 @@ void parse_dataset(YamlMap m, ExperimentSpec& spec) {
   s.finish();
   if (so.num_classes < 2 || so.channels < 1 || so.size < 8 || so.train_size < 1 || so.test_size < 1)
     m.fail(m.node("synthetic"), "synthetic", "needs classes >= 2, channels >= 1, size >= 8, train/test >= 1");
+  const double pixels = static_cast<double>(so.channels) * so.size * so.size;
+  if (const std::string problem = memory_problem(pixels * static_cast<double>(so.train_size + so.test_size),
+                                                 "its " + std::to_string(so.train_size + so.test_size) + " images");
+      !problem.empty())
+    m.fail(m.node("synthetic"), "synthetic", problem);
   spec.training.augmentation = dataset_info(d.name, static_cast<int>(image_shape(d).channels)).augmentation;
   auto a = m.map("augmentation");
   read_augmentation(a, spec.training.augmentation);

@@ -1,5 +1,7 @@
 #include "core/data/dataset_source.h"
 
+#include <tuple>
+
 #include "core/errors.h"
 #include "util/join.h"
 
@@ -30,6 +32,11 @@ TrainTest load_dataset(const DatasetOptions& o) {
   const std::string path = o.path.empty() ? dataset.default_path : o.path;
   if (dataset.reads_files && path.empty()) throw ConfigError("dataset '" + o.name + "' needs a path (dataset.path)");
   TrainTest data = dataset.load(path, o);
+  for (const auto& [key, k, set] : {std::tuple{"train_subset", o.train_subset, &data.train},
+                                    std::tuple{"test_subset", o.test_subset, &data.test}})
+    if (k > set->size())
+      throw ConfigError("dataset." + std::string(key) + ": " + std::to_string(k) + " is more than the " +
+                        std::to_string(set->size()) + " images of " + o.name + (path.empty() ? "" : " in " + path));
   data.train = seeded_subset(data.train, o.train_subset, o.subset_seed);
   data.test = seeded_subset(data.test, o.test_subset, o.subset_seed + 1);
   return data;

@@ -26,7 +26,8 @@ DatasetInfo dataset_info(const std::string& name, int channels);
 // The image shape and class count `options` will load, known before loading anything.
 ImageShape image_shape(const DatasetOptions& options);
 
-// Loads (or generates) the data and applies the subsets. Throws DataError / ConfigError.
+// Loads (or generates) the data and applies the subsets. Throws DataError / ConfigError (a subset
+// larger than its set among them).
 TrainTest load_dataset(const DatasetOptions& options);
 
 }  // namespace pbe

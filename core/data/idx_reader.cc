@@ -10,6 +10,7 @@
 #include "core/data/dataset_source.h"
 #include "core/data/registry.h"
 #include "core/errors.h"
+#include "util/memory.h"
 
 namespace pbe {
 namespace {
@@ -102,6 +103,11 @@ at::Tensor read_idx_images(const std::string& path) {
   if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096)
     throw DataError(path + ": implausible image size " + std::to_string(rows) + "x" +
                     std::to_string(cols));
+  if (const std::string problem = memory_problem(double{n} * rows * cols,
+                                                 "its header's " + std::to_string(n) + " images of " + std::to_string(rows) +
+                                                     "x" + std::to_string(cols));
+      !problem.empty())
+    throw DataError(path + ": " + problem);
   auto images = torch::empty({int64_t{n}, 1, int64_t{rows}, int64_t{cols}}, torch::kByte);
   in.read(images.data_ptr<uint8_t>(), size_t{n} * rows * cols, "pixel data");
   in.expect_end();

@@ -34,6 +34,33 @@ YAML
 expect 2 "nodata/train-images-idx3-ubyte.gz: file not found" "$PBE_DIST" "$WORK/data.yaml" -o "$WORK/d.h5"
 [[ ! -e "$WORK/d.h5" ]] || fail "a results file was written although the data is missing"
 
+# Work that cannot fit is refused before it starts, with one line, not by the allocator or the
+# OOM killer: a synthetic set larger than memory, an IDX header claiming billions of images, a
+# subset larger than its set, a batch larger than the training set.
+sed 's/train: 600, test: 200/train: 100000000000, test: 200/' "$SRC/tests/specs/tiny.yaml" > "$WORK/huge.yaml"
+expect 2 "huge.yaml:6: dataset.synthetic: its 100000000200 images would need 13.1 TiB, more than this machine's .* of memory" \
+  "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/huge.yaml" -o "$WORK/huge.h5"
+mkdir -p "$WORK/idx"
+for split in train t10k; do
+  printf '\x00\x00\x08\x03\x7f\xff\xff\xff\x00\x00\x10\x00\x00\x00\x10\x00' > "$WORK/idx/$split-images-idx3-ubyte"
+  printf '\x00\x00\x08\x01\x7f\xff\xff\xff' > "$WORK/idx/$split-labels-idx1-ubyte"
+done
+cat > "$WORK/idx.yaml" <<YAML
+dataset: {name: mnist, path: $WORK/idx}
+attacks: [none]
+defenses: [none]
+YAML
+expect 2 "idx/train-images-idx3-ubyte: its header's 2147483647 images of 4096x4096 would need 32.0 PiB, more than" \
+  "$PBE_DIST" "$WORK/idx.yaml" -o "$WORK/idx.h5"
+sed 's/seed: 3}/seed: 3}\n  train_subset: 601/' "$SRC/tests/specs/tiny.yaml" > "$WORK/subset.yaml"
+expect 2 "dataset.train_subset: 601 is more than the 600 images of synthetic" \
+  "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/subset.yaml" -o "$WORK/subset.h5"
+sed 's/batch_size: 32/batch_size: 601/' "$SRC/tests/specs/tiny.yaml" > "$WORK/batch.yaml"
+expect 2 "batch.yaml: training.batch_size: 601 is more than the 600 training images" \
+  "$MPIEXEC" -n 2 "$PBE_DIST" "$WORK/batch.yaml" -o "$WORK/batch.h5"
+expect 2 "batch.yaml: training.batch_size: 601 is more than the 600 training images" "$PBE_DIST" plan "$WORK/batch.yaml"
+for f in huge idx subset batch; do [[ ! -e "$WORK/$f.h5" ]] || fail "a results file was written for $f.yaml"; done
+
 # An existing results file is refused and left byte-for-byte intact.
 echo "precious results" > "$WORK/old.h5"
 expect 2 "old.h5: results file exists; pass --overwrite" "$MPIEXEC" -n 2 "$PBE_DIST" "$SRC/tests/specs/tiny.yaml" -o "$WORK/old.h5"
