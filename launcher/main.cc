@@ -95,7 +95,9 @@ int main(int argc, char** argv) {
   pbe::PurifyOptions purify_options;
   auto* purify = app.add_subcommand(
       "purify", "Purify a TorchScript model with PBE (its possibly poisoned training data) or a defense using clean data");
-  purify->add_option("--model", purify_options.model, "TorchScript classifier: images in [0,1] [N,C,H,W] -> logits")
+  purify->add_option("--model", purify_options.model,
+                     "TorchScript classifier: images in [0,1] [N,C,H,W] -> logits. Loading a TorchScript model runs "
+                     "its code: trusted input only")
       ->required();
   purify->add_option("--data", purify_options.data, "Dataset folder; its training split is the defender's set")
       ->required();

@@ -1,11 +1,17 @@
 #include "core/models/scripted_classifier.h"
 
+#include <caffe2/serialize/inline_container.h>
+
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "core/errors.h"
 #include "util/atomic_file.h"
 #include "util/file_env.h"
+#include "util/memory.h"
 
 namespace pbe {
 namespace {
@@ -93,8 +99,39 @@ void ScriptedClassifierImpl::save(const std::string& path) {
   }
 }
 
+std::string scripted_archive_problem(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return "file not found";
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size == 0) return "empty or unreadable file";
+  if (const std::string problem = memory_problem(2.0 * static_cast<double>(size), "loading it"); !problem.empty())
+    return problem;
+  char magic[4] = {};
+  std::ifstream(path, std::ios::binary).read(magic, sizeof magic);
+  if (std::memcmp(magic, "PK\x03\x04", sizeof magic) != 0)
+    return "not a TorchScript model (not a zip archive, as torch.jit.save writes)";
+  std::vector<std::string> records;
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);  // reads the zip's directory, runs nothing
+    records = reader.getAllRecords();
+  } catch (const std::exception& e) {
+    return "not a TorchScript model (a damaged zip archive: " + key_line(e) + ")";
+  }
+  const auto has = [&](const std::string& prefix) {
+    return std::any_of(records.begin(), records.end(), [&](const std::string& r) { return r.rfind(prefix, 0) == 0; });
+  };
+  if (has("data.pkl") && !(has("code/") && has("constants.pkl")))
+    return "not a TorchScript model but torch.save's pickled objects: save it with "
+           "torch.jit.script(model).save(path)";
+  if (!has("data.pkl") || !has("code/") || !has("constants.pkl"))
+    return "not a TorchScript model (a zip archive without data.pkl, constants.pkl and code/)";
+  return "";
+}
+
 std::shared_ptr<ScriptedClassifierImpl> load_scripted_classifier(const std::string& path,
                                                                  const ImageShape& shape) {
+  if (const std::string problem = scripted_archive_problem(path); !problem.empty())
+    throw DataError(path + ": " + problem);
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, torch::kCPU);

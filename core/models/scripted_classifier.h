@@ -37,9 +37,16 @@ class ScriptedClassifierImpl final : public ClassifierImpl {
   bool has_feature_methods_ = false;
 };
 
+// What keeps `path` from being loaded as TorchScript, found without loading it (loading runs the
+// model's code, so a model file is trusted input): a missing, empty or larger-than-memory file, not
+// a zip archive, a damaged one, or one without TorchScript's records (data.pkl, constants.pkl,
+// code/), such as torch.save's. "" when none.
+std::string scripted_archive_problem(const std::string& path);
+
 // Loads `path` and checks, before any work, that it can serve as a classifier for images of
-// `shape`: it loads as TorchScript, has parameters requiring grad, and maps a [2, C, H, W] batch to
-// finite [2, num_classes] float logits. DataError "<path>: <problem>" otherwise.
+// `shape`: scripted_archive_problem() first, then it loads as TorchScript, has parameters
+// requiring grad, and maps a [2, C, H, W] batch to finite [2, num_classes] float logits.
+// DataError "<path>: <problem>" otherwise.
 std::shared_ptr<ScriptedClassifierImpl> load_scripted_classifier(const std::string& path,
                                                                  const ImageShape& shape);
 

@@ -1,7 +1,9 @@
 // A user's TorchScript classifier: loaded with checks, trained in place, saved and reloaded.
 #include <gtest/gtest.h>
+#include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "core/data/synthetic.h"
@@ -137,11 +139,41 @@ TEST_F(ScriptedClassifierTest, AReplicaTrainsApartFromTheOriginal) {
   for (size_t i = 0; i < originals.size(); ++i) EXPECT_TRUE(torch::equal(originals[i], before[i])) << i;
 }
 
+// Loading a TorchScript model runs its code, so what can be checked without loading it is
+// checked first: a zip archive, undamaged, with TorchScript's records.
+TEST_F(ScriptedClassifierTest, ArchivesThatAreNotTorchScriptAreRefusedBeforeLoading) {
+  const auto model = save(pbe::testing::make_scripted_net({}), "model.pt");
+  EXPECT_EQ(scripted_archive_problem(model), "");
+
+  const auto empty = (dir_ / "empty.pt").string();
+  std::ofstream(empty).close();
+  EXPECT_EQ(scripted_archive_problem(empty), "empty or unreadable file");
+
+  const auto cut = (dir_ / "cut.pt").string();
+  std::filesystem::copy_file(model, cut);
+  std::filesystem::resize_file(cut, std::filesystem::file_size(model) / 2);
+  EXPECT_EQ(scripted_archive_problem(cut).rfind("not a TorchScript model (a damaged zip archive: ", 0), 0u)
+      << scripted_archive_problem(cut);
+
+  // What torch.save writes: a zip with the pickled objects, without TorchScript's code.
+  const auto pickled = (dir_ / "weights.pt").string();
+  {
+    caffe2::serialize::PyTorchStreamWriter writer(pickled);
+    const std::string pickle = "\x80\x02}q\x00.";
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    writer.writeEndOfFile();
+  }
+  EXPECT_EQ(scripted_archive_problem(pickled).rfind("not a TorchScript model but torch.save's pickled objects", 0), 0u)
+      << scripted_archive_problem(pickled);
+  EXPECT_NE(error_of(pickled).find(pickled + ": not a TorchScript model but torch.save's"), std::string::npos)
+      << error_of(pickled);
+}
+
 TEST_F(ScriptedClassifierTest, RejectsWhatCannotBePurified) {
   const auto garbage = (dir_ / "garbage.pt").string();
   std::ofstream(garbage) << "not a model";
   EXPECT_NE(error_of(garbage).find(garbage + ": not a TorchScript model"), std::string::npos) << error_of(garbage);
-  EXPECT_NE(error_of((dir_ / "missing.pt").string()).find("missing.pt: not a TorchScript model"), std::string::npos);
+  EXPECT_NE(error_of((dir_ / "missing.pt").string()).find("missing.pt: file not found"), std::string::npos);
 
   const auto frozen = save(pbe::testing::make_frozen_net({}), "frozen.pt");
   EXPECT_NE(error_of(frozen).find(frozen + ": the model has no parameters that require grad"), std::string::npos)

@@ -97,6 +97,10 @@ bad() {
   [[ $(grep -c "error" "$W/stderr") == 1 ]] || fail "expected exactly one error line: $(cat "$W/stderr")"
 }
 bad "garbage.pt: not a TorchScript model" --model "$W/garbage.pt" --data "$W/data" --out "$W/x.pt"
+# A user's state_dict saved with torch.save is refused before anything loads it.
+"$TORCH_PYTHON" -c "import torch, sys; torch.save({'w': torch.zeros(3)}, sys.argv[1])" "$W/weights.pt" || fail "torch.save"
+bad "weights.pt: not a TorchScript model but torch.save's pickled objects: save it with torch.jit.script" \
+  --model "$W/weights.pt" --data "$W/data" --out "$W/x.pt"
 bad "model_frozen.pt: the model has no parameters that require grad" --model "$W/model_frozen.pt" --data "$W/data" --out "$W/x.pt"
 bad "model_5class.pt: the model maps \[2, 1, 28, 28\] images to shape \[2, 5\], the data needs logits \[N, 10\]" \
     --model "$W/model_5class.pt" --data "$W/data" --out "$W/x.pt"
