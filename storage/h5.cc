@@ -119,8 +119,23 @@ void write_attr(hid_t obj, const std::string& name, double value, const std::str
   check(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), context, ("write attribute " + name).c_str());
 }
 
-double read_double_attr(hid_t obj, const std::string& name, const std::string& context) {
+void check_single(hid_t space, const std::string& context, const std::string& what) {
+  if (space < 0 || H5Sget_simple_extent_npoints(space) != 1)
+    throw StorageError(context + ": " + what + " is not a single value");
+}
+
+namespace {
+// Opens attribute `name` of `obj`, checked to hold a single value.
+Handle open_single_attr(hid_t obj, const std::string& name, const std::string& context) {
   Handle attr = checked(H5Aopen(obj, name.c_str(), H5P_DEFAULT), context, ("open attribute " + name).c_str());
+  Handle space(H5Aget_space(attr));
+  check_single(space, context, "attribute " + name);
+  return attr;
+}
+}  // namespace
+
+double read_double_attr(hid_t obj, const std::string& name, const std::string& context) {
+  Handle attr = open_single_attr(obj, name, context);
   double value = 0;
   check(H5Aread(attr, H5T_NATIVE_DOUBLE, &value), context, ("read attribute " + name).c_str());
   return value;
@@ -144,7 +159,7 @@ void write_attr(hid_t obj, const std::string& name, const std::vector<std::strin
 }
 
 std::string read_string_attr(hid_t obj, const std::string& name, const std::string& context) {
-  Handle attr = checked(H5Aopen(obj, name.c_str(), H5P_DEFAULT), context, ("open attribute " + name).c_str());
+  Handle attr = open_single_attr(obj, name, context);
   Handle type = variable_string_type();
   char* p = nullptr;
   check(H5Aread(attr, type, &p), context, ("read attribute " + name).c_str());
@@ -203,6 +218,8 @@ void write_string_dataset(hid_t parent, const std::string& name, const std::stri
 
 std::string read_string_dataset(hid_t parent, const std::string& name, const std::string& context) {
   Handle ds = checked(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), context, ("open dataset " + name).c_str());
+  Handle space(H5Dget_space(ds));
+  check_single(space, context, "dataset " + name);
   Handle type = variable_string_type();
   char* p = nullptr;
   check(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), context, ("read dataset " + name).c_str());

@@ -40,6 +40,10 @@ Handle checked(hid_t id, const std::string& context, const char* what);
 // Throws StorageError "<context>: <what> failed[: <reason>]" if status < 0.
 void check(herr_t status, const std::string& context, const char* what);
 
+// StorageError "<context>: <what> is not a single value" unless the dataspace `space` holds
+// exactly one element (the readers of scalars check it before reading into one).
+void check_single(hid_t space, const std::string& context, const std::string& what);
+
 // Turns off HDF5's own error printing (we report through exceptions); call once per process.
 void silence_library_errors();
 

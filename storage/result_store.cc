@@ -9,6 +9,7 @@
 #include "storage/storage_error.h"
 #include "util/atomic_file.h"
 #include "util/file_env.h"
+#include "util/memory.h"
 
 namespace pbe {
 namespace fs = std::filesystem;
@@ -47,7 +48,9 @@ std::string results_file_problem(const std::string& path) {
   int64_t version = -1;
   if (H5Aexists(f, "schema_version") > 0) {
     h5::Handle a(H5Aopen(f, "schema_version", H5P_DEFAULT));
-    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &version) < 0) version = -1;
+    h5::Handle space(a < 0 ? H5I_INVALID_HID : H5Aget_space(a));
+    if (space < 0 || H5Sget_simple_extent_npoints(space) != 1 || H5Aread(a, H5T_NATIVE_INT64, &version) < 0)
+      version = -1;
   }
   if (version < kOldestReadableSchemaVersion || version > kResultsSchemaVersion)
     return "schema version " + std::to_string(version) + "; this pbe_dist reads " +
@@ -124,11 +127,17 @@ std::vector<MatrixRow> read_matrix(const std::string& path) {
   h5::Handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "open");
   h5::Handle ds = h5::checked(H5Dopen2(f, "matrix", H5P_DEFAULT), path, "open /matrix");
   h5::Handle file_type = h5::checked(H5Dget_type(ds), path, "/matrix get type");
-  h5::Handle type = h5::matrix_row_type(file_type);
   h5::Handle space = h5::checked(H5Dget_space(ds), path, "/matrix get space");
+  if (H5Tget_class(file_type) != H5T_COMPOUND || H5Sget_simple_extent_ndims(space) != 1)
+    throw StorageError(path + ": /matrix is not a table (a 1-D dataset of compound rows)");
+  h5::Handle type = h5::matrix_row_type(file_type);
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space, &n, nullptr);
   if (n == 0) return {};
+  if (const std::string problem = memory_problem(static_cast<double>(n) * static_cast<double>(H5Tget_size(type)),
+                                                 "/matrix's " + std::to_string(n) + " rows");
+      !problem.empty())
+    throw StorageError(path + ": " + problem);
   // Columns an older file lacks are not in `type`: they keep default_rows' values, which the
   // preserved background buffer keeps.
   std::vector<unsigned char> raw = h5::default_rows(n);
@@ -210,6 +219,9 @@ Columns read_columns(const std::string& path, const std::string& group) {
     if (H5Sget_simple_extent_ndims(space) != 1) continue;
     hsize_t n = 0;
     H5Sget_simple_extent_dims(space, &n, nullptr);
+    if (const std::string problem = memory_problem(8.0 * static_cast<double>(n), std::to_string(n) + " values");
+        !problem.empty())
+      throw StorageError(path + ": " + group + "/" + name + ": " + problem);
     std::vector<double> values(n);
     if (n > 0) h5::check(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), path, "read column");
     out.emplace_back(name, std::move(values));
@@ -229,6 +241,8 @@ NamedValues read_values(const std::string& path, const std::string& group) {
                                "open attribute");
     h5::Handle type = h5::checked(H5Aget_type(a), path, "attribute type");
     if (H5Tget_class(type) != H5T_FLOAT && H5Tget_class(type) != H5T_INTEGER) continue;
+    h5::Handle space = h5::checked(H5Aget_space(a), path, "attribute space");
+    if (H5Sget_simple_extent_npoints(space) != 1) continue;  // not a scalar
     char name[256] = {};
     H5Aget_name(a, sizeof name, name);
     double v = 0;

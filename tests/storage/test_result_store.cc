@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "analysis/matrix_table.h"
 #include "storage/h5.h"
@@ -220,6 +221,109 @@ TEST_F(ResultStoreTest, ACommitTheFileSystemFailsLeavesThePreviousVersionWhole) 
   }
   add_row(*store, row("badnets", "ft", 0.8, 0.1));
   EXPECT_EQ(read_matrix(path_).size(), 2u);
+}
+
+// Fields of the right name but the wrong shape, as fuzz/results.cc made them (a schema_version
+// array overflowed the single int64 it was read into, its first finding): each is refused or
+// skipped, never read past the value the reader holds, and a column larger than memory is refused
+// before it is allocated.
+TEST_F(ResultStoreTest, FieldsOfTheWrongShapeAreRefusedNotReadPastTheirEnd) {
+  add_row(*create(path_, false), row("badnets", "none", 0.9, 1.0));
+  const auto edit = [&](const std::function<void(hid_t)>& change) {
+    hid_t f = H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    change(f);
+    H5Fclose(f);
+  };
+  const auto array_attr = [](hid_t obj, const char* name, hid_t type, const void* data) {
+    if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+    const hsize_t n = 3;
+    hid_t space = H5Screate_simple(1, &n, nullptr);
+    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, type, data);
+    H5Aclose(a);
+    H5Sclose(space);
+  };
+  const auto error_of = [&](const std::function<void()>& read) -> std::string {
+    try {
+      read();
+    } catch (const StorageError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+
+  // A huge 1-D column (chunked, never written) and a numeric attribute array in a unit's group.
+  edit([&](hid_t f) {
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t g = H5Gcreate2(f, "cells/x/steps", lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t huge = hsize_t{1} << 50, chunk = 1024;
+    hid_t space = H5Screate_simple(1, &huge, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    H5Dclose(H5Dcreate2(g, "loss", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    const double values[3] = {1, 2, 3};
+    array_attr(g, "acc", H5T_NATIVE_DOUBLE, values);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Gclose(g);
+    H5Pclose(lcpl);
+  });
+  const std::string huge = error_of([&] { read_columns(path_, "cells/x/steps"); });
+  EXPECT_EQ(huge.rfind(path_ + ": cells/x/steps/loss: 1125899906842624 values would need 8.0 PiB, more than", 0), 0u)
+      << huge;
+  EXPECT_TRUE(read_values(path_, "cells/x/steps").empty()) << "an array is not a scalar value";
+
+  // An attack unit whose status is an array.
+  edit([&](hid_t f) {
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t g = H5Gcreate2(f, "cells/d/m/badnets/seed0/attack", lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    const char* statuses[3] = {"done", "done", "done"};
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    array_attr(g, "status", type, statuses);
+    H5Tclose(type);
+    H5Gclose(g);
+    H5Pclose(lcpl);
+  });
+  EXPECT_EQ(error_of([&] { read_stored_results(path_); }), path_ + ": attribute status is not a single value");
+
+  // /spec as an array of strings.
+  edit([](hid_t f) {
+    H5Ldelete(f, "spec", H5P_DEFAULT);
+    const char* texts[2] = {"a", "b"};
+    const hsize_t n = 2;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    hid_t space = H5Screate_simple(1, &n, nullptr);
+    hid_t ds = H5Dcreate2(f, "spec", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, texts);
+    H5Dclose(ds);
+    H5Sclose(space);
+    H5Tclose(type);
+  });
+  EXPECT_EQ(error_of([&] { read_spec_text(path_); }), path_ + ": dataset spec is not a single value");
+
+  // A 2-D /matrix.
+  edit([](hid_t f) {
+    H5Ldelete(f, "matrix", H5P_DEFAULT);
+    const hsize_t dims[2] = {2, 2};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t type = pbe::h5::matrix_row_type().release();
+    H5Dclose(H5Dcreate2(f, "matrix", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5Tclose(type);
+    H5Sclose(space);
+  });
+  EXPECT_EQ(error_of([&] { read_matrix(path_); }), path_ + ": /matrix is not a table (a 1-D dataset of compound rows)");
+
+  // schema_version as an array: the file is not one this pbe_dist reads.
+  edit([&](hid_t f) {
+    const int64_t versions[3] = {2, 2, 2};
+    array_attr(f, "schema_version", H5T_NATIVE_INT64, versions);
+  });
+  EXPECT_EQ(results_file_problem(path_), "schema version -1; this pbe_dist reads 1 to 2");
 }
 
 // A reader that opened the file before a commit keeps reading the version it opened; a reader
