@@ -82,7 +82,7 @@ std::vector<unsigned char> values(hid_t type, size_t n, FuzzedDataProvider& in, 
   return out;
 }
 
-// A scalar, a short vector, a small matrix, or (datasets only) a vector far larger than memory
+// A scalar, a short vector, a small matrix, or (datasets only) a vector larger than any machine's memory
 // that is never written.
 struct Shape {
   std::vector<hsize_t> dims;  // empty: scalar
@@ -99,7 +99,7 @@ Shape any_shape(FuzzedDataProvider& in, bool allow_huge) {
     case 0: return {};
     case 1: return {{in.ConsumeIntegralInRange<hsize_t>(0, 6)}};
     case 2: return {{in.ConsumeIntegralInRange<hsize_t>(1, 3), in.ConsumeIntegralInRange<hsize_t>(1, 3)}};
-    default: return {{hsize_t{1} << in.ConsumeIntegralInRange(28, 50)}, true};
+    default: return {{hsize_t{1} << in.ConsumeIntegralInRange(40, 50)}, true};  // 8 TiB and more as doubles
   }
 }
 

@@ -20,6 +20,7 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p fuzz-artifacts
 # The harnesses write their scratch files under TMPDIR: memory, where there is some.
 [ -d /dev/shm ] && export TMPDIR=/dev/shm
-export ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+  LSAN_OPTIONS="suppressions=$PWD/tests/sanitize/lsan.supp:print_suppressions=0"
 "build-fuzz/fuzz/fuzz_$NAME" "$WORK" -max_total_time="$BUDGET" -timeout=30 -rss_limit_mb=4096 \
   -artifact_prefix="fuzz-artifacts/$NAME-" -print_final_stats=1

@@ -48,6 +48,18 @@ class GzReader {
     }
   }
 
+  // Throws "truncated" unless the rest of the file can hold `n` bytes of `what`: a plain file's
+  // remaining size, or deflate's most (1032 to 1) of a gzip file's; so a header's counts never
+  // make the reader allocate much more than the file could give.
+  void check_available(double n, const char* what) {
+    std::error_code ec;
+    const double size = static_cast<double>(std::filesystem::file_size(path_, ec));
+    const double most = (gzdirect(file_) ? size : 1032.0 * size) - static_cast<double>(gztell(file_));
+    if (!ec && n > most)
+      throw DataError(path_ + ": truncated: its header's counts need " + std::to_string(static_cast<uint64_t>(n)) +
+                      " bytes of " + what + ", more than the file can hold");
+  }
+
   uint32_t read_u32_be(const char* what) {
     std::array<unsigned char, 4> b{};
     read(b.data(), 4, what);
@@ -103,11 +115,12 @@ at::Tensor read_idx_images(const std::string& path) {
   if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096)
     throw DataError(path + ": implausible image size " + std::to_string(rows) + "x" +
                     std::to_string(cols));
-  if (const std::string problem = memory_problem(double{n} * rows * cols,
+  if (const std::string problem = memory_problem(static_cast<double>(n) * rows * cols,
                                                  "its header's " + std::to_string(n) + " images of " + std::to_string(rows) +
                                                      "x" + std::to_string(cols));
       !problem.empty())
     throw DataError(path + ": " + problem);
+  in.check_available(static_cast<double>(n) * rows * cols, "pixel data");
   auto images = torch::empty({int64_t{n}, 1, int64_t{rows}, int64_t{cols}}, torch::kByte);
   in.read(images.data_ptr<uint8_t>(), size_t{n} * rows * cols, "pixel data");
   in.expect_end();
@@ -118,6 +131,7 @@ at::Tensor read_idx_labels(const std::string& path) {
   GzReader in(path);
   check_magic(in.read_u32_be("header"), kLabelsMagic, path);
   uint32_t n = in.read_u32_be("header");
+  in.check_available(n, "labels");
   auto raw = torch::empty({int64_t{n}}, torch::kByte);
   in.read(raw.data_ptr<uint8_t>(), n, "labels");
   in.expect_end();

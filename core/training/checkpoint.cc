@@ -77,6 +77,19 @@ std::optional<NamedTensors> load_checkpoint_on_all(const std::string& path, Proc
 
 namespace {
 
+// Whether a tensor's view (sizes, strides and offset, which an unpickled tensor takes from the
+// file) lies inside its storage: fuzz/checkpoint.cc found views that reach past it.
+bool inside_storage(const at::Tensor& t) {
+  if (!t.has_storage() || t.storage_offset() < 0) return false;
+  if (t.numel() == 0) return true;
+  double last = static_cast<double>(t.storage_offset());
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (t.stride(d) < 0) return false;
+    last += static_cast<double>(t.size(d) - 1) * static_cast<double>(t.stride(d));
+  }
+  return (last + 1) * static_cast<double>(t.element_size()) <= static_cast<double>(t.storage().nbytes());
+}
+
 std::optional<NamedTensors> load(const std::string& path, std::string& problem, uint32_t& checksum) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -106,9 +119,16 @@ std::optional<NamedTensors> load(const std::string& path, std::string& problem, 
     const auto dict = torch::jit::pickle_load(std::vector<char>(bytes.begin() + kHeader, bytes.end())).toGenericDict();
     for (const auto& item : dict) out.emplace_back(item.key().toStringRef(), item.value().toTensor());
   } catch (const std::exception& e) {
-    problem = std::string("unreadable payload: ") + e.what();
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    const std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
+    problem = "unreadable payload: " + what.substr(0, what.find('\n'));
     return std::nullopt;
   }
+  for (const auto& [name, t] : out)
+    if (!inside_storage(t)) {
+      problem = "corrupt: tensor '" + name + "' lies outside its data";
+      return std::nullopt;
+    }
   return out;
 }
 

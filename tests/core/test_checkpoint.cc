@@ -3,11 +3,14 @@
 // ends with the weights and curve of an uninterrupted one; so does Input-aware's own training of
 // the victim and its generators.
 #include <gtest/gtest.h>
+#include <zlib.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
+#include <vector>
 
 #include "core/attacks/input_aware.h"
 #include "core/data/synthetic.h"
@@ -97,6 +100,30 @@ TEST_F(CheckpointTest, AWriteThatRunsOutOfSpaceLeavesThePreviousCheckpoint) {
   ASSERT_TRUE(loaded) << problem;
   EXPECT_TRUE(torch::equal(checkpoint_tensor(*loaded, "w", "c.pt"), first[0].second));
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1) << "a temporary was left";
+}
+
+// fuzz/checkpoint.cc's finding, kept in its corpus: a payload (with a valid header and CRC) whose
+// 'curve' tensor is a view reaching past its storage, which load_curve_state then read out of
+// bounds. Such a checkpoint is now corrupt, reported, and never handed on.
+TEST_F(CheckpointTest, ATensorViewOutsideItsStorageIsACorruptCheckpoint) {
+  std::ifstream in(std::string(PBE_SOURCE_DIR) + "/fuzz/corpus/checkpoint/view-outside-storage", std::ios::binary);
+  const std::vector<char> input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(input.size(), 1u);
+  ASSERT_EQ(input[0] & 1, 0) << "a payload: the harness gives it a valid header";
+  const std::vector<char> payload(input.begin() + 1, input.end());
+  const uint64_t size = payload.size();
+  const auto crc = static_cast<uint32_t>(
+      crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(size)));
+  {
+    std::ofstream out(path("c.pt"), std::ios::binary);
+    out.write("PBECKPT1", 8);
+    out.write(reinterpret_cast<const char*>(&size), sizeof size);
+    out.write(reinterpret_cast<const char*>(&crc), sizeof crc);
+    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+  }
+  std::string problem;
+  EXPECT_FALSE(load_checkpoint(path("c.pt"), problem));
+  EXPECT_EQ(problem, "corrupt: tensor 'curve' lies outside its data");
 }
 
 struct Interrupt : std::runtime_error {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -90,6 +91,29 @@ TEST_F(IdxReaderTest, TruncatedPixelsNameTheFile) {
   auto msg = error_of([&] { read_idx_images((dir_ / "x.gz").string()); });
   EXPECT_NE(msg.find((dir_ / "x.gz").string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+}
+
+// fuzz/idx.cc's finding: a header claiming 17 GB of pixels in a few bytes made the reader
+// allocate them before it found the file short. Now the counts are checked against what the file
+// can hold (its size; for gzip, deflate's 1032:1 at most) before anything is allocated.
+TEST_F(IdxReaderTest, CountsTheFileCannotHoldAreRefusedBeforeAllocating) {
+  auto header = idx_images(0, 28, 28);
+  const auto n = be32(100000);  // 78.4 MB of pixels claimed
+  std::copy(n.begin(), n.end(), header.begin() + 4);
+  header.resize(header.size() + 1000);
+  write_raw(dir_ / "plain", header);
+  write_gz(dir_ / "packed.gz", header);
+  for (const char* name : {"plain", "packed.gz"}) {
+    const auto msg = error_of([&] { read_idx_images((dir_ / name).string()); });
+    EXPECT_EQ(msg, (dir_ / name).string() +
+                       ": truncated: its header's counts need 78400000 bytes of pixel data, more than the file can hold");
+  }
+  auto labels = idx_labels(0);
+  const auto many = be32(4000000000u);
+  std::copy(many.begin(), many.end(), labels.begin() + 4);
+  write_raw(dir_ / "labels", labels);
+  EXPECT_NE(error_of([&] { read_idx_labels((dir_ / "labels").string()); }).find("need 4000000000 bytes of labels"),
+            std::string::npos);
 }
 
 TEST_F(IdxReaderTest, TruncatedGzipStreamIsAnError) {
