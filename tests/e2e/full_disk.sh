@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A file system that fills up under pbe_dist (small tmpfs mounts; needs root, exits 77 otherwise).
+# A file system that fills up under pbe_dist (small tmpfs mounts; needs root, skipped otherwise:
+# exit 77, or 1 under PBE_NO_SKIP=1 as in CI).
 # - A run: whichever write meets the full disk first (a checkpoint, a results commit; the sizes
 #   below make both happen) ends the job with exit 1 and one pbe_dist line naming the file and
 #   "No space left on device". The results file is the last committed version: it opens, holds
@@ -10,6 +11,7 @@
 # usage: full_disk.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR WRITE_PURIFY_FIXTURE
 set -uo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4 FIXTURE=$5
+source "$(dirname "$0")/skip.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 W=$(mktemp -d)
 MOUNTS=()
@@ -22,7 +24,7 @@ fail() { echo "full_disk: $*"; exit 1; }
 # mount_tmpfs DIR KB: a tmpfs of KB kibibytes at DIR (skips the test when it cannot be mounted).
 mount_tmpfs() {
   mkdir -p "$1"
-  mount -t tmpfs -o "size=$2k" tmpfs "$1" 2> /dev/null || { echo "cannot mount a tmpfs (not root?): skipped"; exit 77; }
+  mount -t tmpfs -o "size=$2k" tmpfs "$1" 2> /dev/null || skip "cannot mount a tmpfs (run the tests as root)"
   MOUNTS+=("$1")
 }
 # one_error TEXT...: stderr ($W/err) has exactly one pbe_dist line, and it holds every TEXT.
