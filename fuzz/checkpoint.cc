@@ -3,9 +3,6 @@
 // header, so that the fuzzer gets past the checksum into the unpickling and into what --resume
 // does with the tensors (a curve, a model's state). load_checkpoint must not throw; the loaders
 // after it may refuse (std::runtime_error naming the file).
-#include <zlib.h>
-
-#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -18,14 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (data[0] & 1) {
     pbe::fuzz::write_bytes(path, data + 1, size - 1);
   } else {
-    const uint64_t n = size - 1;
-    const auto crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0), data + 1, static_cast<uInt>(n)));
-    std::vector<uint8_t> file(8 + 8 + 4 + n);
-    std::memcpy(file.data(), "PBECKPT1", 8);
-    std::memcpy(file.data() + 8, &n, 8);
-    std::memcpy(file.data() + 16, &crc, 4);
-    std::memcpy(file.data() + 20, data + 1, n);
-    pbe::fuzz::write_bytes(path, file.data(), file.size());
+    const auto file = pbe::checkpoint_bytes(std::vector<char>(data + 1, data + size));
+    pbe::fuzz::write_bytes(path, reinterpret_cast<const uint8_t*>(file.data()), file.size());
   }
   std::string problem;
   const auto state = pbe::load_checkpoint(path.string(), problem);

@@ -36,10 +36,7 @@ uint32_t crc_of(const char* data, size_t size) {
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
-  c10::Dict<std::string, at::Tensor> dict;
-  for (const auto& [name, t] : tensors) dict.insert(name, t.detach().cpu().contiguous());
-  const std::vector<char> payload = torch::jit::pickle_save(c10::IValue(dict));
+std::vector<char> checkpoint_bytes(const std::vector<char>& payload) {
   const uint64_t size = payload.size();
   const uint32_t crc = crc_of(payload.data(), payload.size());
   std::vector<char> file(kHeader + payload.size());
@@ -47,6 +44,13 @@ void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
   std::memcpy(file.data() + sizeof kMagic, &size, sizeof size);
   std::memcpy(file.data() + sizeof kMagic + sizeof size, &crc, sizeof crc);
   std::memcpy(file.data() + kHeader, payload.data(), payload.size());
+  return file;
+}
+
+void save_checkpoint(const std::string& path, const NamedTensors& tensors) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& [name, t] : tensors) dict.insert(name, t.detach().cpu().contiguous());
+  const std::vector<char> file = checkpoint_bytes(torch::jit::pickle_save(c10::IValue(dict)));
   try {
     write_atomically(path, [&](const std::string& tmp) { file_env().write_file(tmp, file.data(), file.size()); });
   } catch (const std::runtime_error& e) {

@@ -20,6 +20,9 @@
 namespace pbe {
 
 
+// A checkpoint file's bytes around `payload`: the header (magic, byte count, CRC-32), then it.
+std::vector<char> checkpoint_bytes(const std::vector<char>& payload);
+
 // Writes `tensors` (copied to the CPU) to `path`, creating its directory. Throws std::runtime_error
 // (an I/O failure is not a cell's scientific failure: the job ends).
 void save_checkpoint(const std::string& path, const NamedTensors& tensors);

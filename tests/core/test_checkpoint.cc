@@ -3,7 +3,6 @@
 // ends with the weights and curve of an uninterrupted one; so does Input-aware's own training of
 // the victim and its generators.
 #include <gtest/gtest.h>
-#include <zlib.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -110,17 +109,8 @@ TEST_F(CheckpointTest, ATensorViewOutsideItsStorageIsACorruptCheckpoint) {
   const std::vector<char> input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_GT(input.size(), 1u);
   ASSERT_EQ(input[0] & 1, 0) << "a payload: the harness gives it a valid header";
-  const std::vector<char> payload(input.begin() + 1, input.end());
-  const uint64_t size = payload.size();
-  const auto crc = static_cast<uint32_t>(
-      crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(size)));
-  {
-    std::ofstream out(path("c.pt"), std::ios::binary);
-    out.write("PBECKPT1", 8);
-    out.write(reinterpret_cast<const char*>(&size), sizeof size);
-    out.write(reinterpret_cast<const char*>(&crc), sizeof crc);
-    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
-  }
+  const std::vector<char> file = checkpoint_bytes(std::vector<char>(input.begin() + 1, input.end()));
+  std::ofstream(path("c.pt"), std::ios::binary).write(file.data(), static_cast<std::streamsize>(file.size()));
   std::string problem;
   EXPECT_FALSE(load_checkpoint(path("c.pt"), problem));
   EXPECT_EQ(problem, "corrupt: tensor 'curve' lies outside its data");
