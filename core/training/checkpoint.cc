@@ -3,9 +3,11 @@
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <sstream>
 
 #include <torch/serialize.h>
@@ -43,7 +45,7 @@ std::vector<char> checkpoint_bytes(const std::vector<char>& payload) {
   std::memcpy(file.data(), kMagic, sizeof kMagic);
   std::memcpy(file.data() + sizeof kMagic, &size, sizeof size);
   std::memcpy(file.data() + sizeof kMagic + sizeof size, &crc, sizeof crc);
-  std::memcpy(file.data() + kHeader, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(file.data() + kHeader, payload.data(), payload.size());
   return file;
 }
 
@@ -153,9 +155,23 @@ NamedTensors model_state(torch::nn::Module& model, const std::string& prefix) {
 
 void load_model_state(torch::nn::Module& model, const NamedTensors& tensors, const std::string& path,
                       const std::string& prefix) {
+  const auto describe = [](const at::Tensor& t) {
+    std::ostringstream out;
+    out << t.scalar_type() << " " << t.sizes();
+    return out.str();
+  };
+  // Every tensor is checked before any is copied, so a refused checkpoint leaves the model as it was.
+  std::vector<std::pair<at::Tensor, const at::Tensor*>> copies;
+  for (const auto& entries : {model.named_parameters(), model.named_buffers()})
+    for (const auto& e : entries) {
+      const at::Tensor& saved = checkpoint_tensor(tensors, prefix + e.key(), path);
+      if (saved.sizes() != e.value().sizes() || saved.scalar_type() != e.value().scalar_type())
+        throw std::runtime_error(path + ": checkpoint's '" + prefix + e.key() + "' is " + describe(saved) +
+                                 ", the model's " + describe(e.value()));
+      copies.emplace_back(e.value(), &saved);
+    }
   torch::NoGradGuard no_grad;
-  for (const auto& p : model.named_parameters()) p.value().copy_(checkpoint_tensor(tensors, prefix + p.key(), path));
-  for (const auto& b : model.named_buffers()) b.value().copy_(checkpoint_tensor(tensors, prefix + b.key(), path));
+  for (auto& [target, saved] : copies) target.copy_(*saved);
 }
 
 at::Tensor optimizer_state(torch::optim::Optimizer& optimizer) {
@@ -194,8 +210,14 @@ TrainCurve load_curve_state(const at::Tensor& rows, const std::string& path) {
   auto r = rows.accessor<double, 2>();
   TrainCurve curve;
   for (int64_t i = 0; i < rows.size(0); ++i) {
+    const double epoch = r[i][0];
+    if (!(epoch >= 0 && epoch <= std::numeric_limits<int>::max()) || epoch != std::floor(epoch)) {
+      std::ostringstream what;
+      what << path << ": checkpoint's curve has epoch " << epoch << " in row " << i;
+      throw std::runtime_error(what.str());
+    }
     EpochRecord e;
-    e.epoch = static_cast<int>(r[i][0]);
+    e.epoch = static_cast<int>(epoch);
     e.lr = r[i][1];
     e.loss = r[i][2];
     e.train_acc = r[i][3];

@@ -40,7 +40,8 @@ std::optional<NamedTensors> load_checkpoint_on_all(const std::string& path, Proc
 const at::Tensor& checkpoint_tensor(const NamedTensors& tensors, const std::string& name, const std::string& path);
 
 // A module's parameters and buffers as "<prefix><name>" entries, and back (std::runtime_error
-// naming `path` when one is missing).
+// naming `path` and the tensor when one is missing or differs in shape or dtype; the model is
+// then left as it was).
 NamedTensors model_state(torch::nn::Module& model, const std::string& prefix = "model/");
 void load_model_state(torch::nn::Module& model, const NamedTensors& tensors, const std::string& path,
                       const std::string& prefix = "model/");

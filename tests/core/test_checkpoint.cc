@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -101,19 +103,67 @@ TEST_F(CheckpointTest, AWriteThatRunsOutOfSpaceLeavesThePreviousCheckpoint) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1) << "a temporary was left";
 }
 
-// fuzz/checkpoint.cc's finding, kept in its corpus: a payload (with a valid header and CRC) whose
-// 'curve' tensor is a view reaching past its storage, which load_curve_state then read out of
-// bounds. Such a checkpoint is now corrupt, reported, and never handed on.
+// fuzz/checkpoint.cc's finding: a checkpoint (with a valid header and CRC) whose 'curve' tensor is
+// a view reaching past its storage (sizes, strides and offset come from the pickle), which
+// load_curve_state then read out of bounds. Such a checkpoint is now corrupt, reported, and never
+// handed on. The file is the fuzzer's input, kept in tests/core/data.
 TEST_F(CheckpointTest, ATensorViewOutsideItsStorageIsACorruptCheckpoint) {
-  std::ifstream in(std::string(PBE_SOURCE_DIR) + "/fuzz/corpus/checkpoint/view-outside-storage", std::ios::binary);
-  const std::vector<char> input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ASSERT_GT(input.size(), 1u);
-  ASSERT_EQ(input[0] & 1, 0) << "a payload: the harness gives it a valid header";
-  const std::vector<char> file = checkpoint_bytes(std::vector<char>(input.begin() + 1, input.end()));
-  std::ofstream(path("c.pt"), std::ios::binary).write(file.data(), static_cast<std::streamsize>(file.size()));
   std::string problem;
-  EXPECT_FALSE(load_checkpoint(path("c.pt"), problem));
+  EXPECT_FALSE(load_checkpoint(std::string(PBE_SOURCE_DIR) + "/tests/core/data/view-outside-storage.pt", problem));
   EXPECT_EQ(problem, "corrupt: tensor 'curve' lies outside its data");
+}
+
+// A checkpoint that passes its checksum but was written for another model (a changed width, a
+// newer version of a model) is refused with the tensor and both shapes named, before anything
+// is copied: the model keeps its own weights.
+TEST_F(CheckpointTest, AModelStateOfAnotherShapeOrTypeIsRefusedAndTheModelKeepsItsWeights) {
+  torch::manual_seed(0);
+  torch::nn::Linear saved_model(3, 2), model(4, 2);
+  save_checkpoint(path("c.pt"), model_state(*saved_model));
+  std::string problem;
+  const auto state = load_checkpoint(path("c.pt"), problem);
+  ASSERT_TRUE(state) << problem;
+  const at::Tensor before = model->weight.clone();
+  try {
+    load_model_state(*model, *state, "c.pt");
+    FAIL() << "a [2, 3] weight was loaded into a [2, 4] one";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "c.pt: checkpoint's 'model/weight' is Float [2, 3], the model's Float [2, 4]");
+  }
+  EXPECT_TRUE(torch::equal(model->weight, before));
+
+  torch::nn::Linear same_shape(3, 2);
+  const at::Tensor weight_before = same_shape->weight.clone();
+  ASSERT_FALSE(torch::equal(weight_before, saved_model->weight));
+  NamedTensors doubles = *state;
+  ASSERT_EQ(doubles[1].first, "model/bias");
+  doubles[1].second = doubles[1].second.to(torch::kDouble);
+  EXPECT_THROW(
+      try { load_model_state(*same_shape, doubles, "c.pt"); } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "c.pt: checkpoint's 'model/bias' is Double [2], the model's Float [2]");
+        throw;
+      },
+      std::runtime_error);
+  EXPECT_TRUE(torch::equal(same_shape->weight, weight_before)) << "the weight was loaded before the bias was refused";
+}
+
+// fuzz/checkpoint.cc's finding (its input in the corpus as curve-epoch-out-of-range): a curve row
+// whose epoch does not fit an int was converted anyway (undefined behaviour). A curve's epochs must
+// be whole numbers an int holds.
+TEST_F(CheckpointTest, ACurveWhoseEpochIsNoWholeIntIsRefused) {
+  for (const double epoch : {5.28332e+180, -1.0, 2.5, std::nan("")}) {
+    at::Tensor rows = curve_state(TrainCurve(2));
+    rows[1][0] = epoch;
+    std::ostringstream expected;
+    expected << "c.pt: checkpoint's curve has epoch " << epoch << " in row 1";
+    EXPECT_THROW(
+        try { load_curve_state(rows, "c.pt"); } catch (const std::runtime_error& e) {
+          EXPECT_EQ(e.what(), expected.str());
+          throw;
+        },
+        std::runtime_error)
+        << epoch;
+  }
 }
 
 struct Interrupt : std::runtime_error {
