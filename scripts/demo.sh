@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Quick start (1): set up, build, and run the default demo - experiments/quick.yaml on 2 MPI ranks.
-# Prints progress, then the attack x defense table. Results go to a new file under results/.
+# Quick start (1): set up, build, run the default demo - experiments/quick.yaml on 2 MPI ranks - and
+# report it. Prints progress, the attack x defense table, then where the Markdown report and the
+# figures are. Each phase says how long it took; a second run finds setup and build done and starts
+# the run within seconds. Results go to a new file under results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-scripts/build.sh --target pbe_dist
+source scripts/phase.sh
+phase setup scripts/setup.sh
+phase build scripts/build.sh --target pbe_dist
 MPIRUN_FLAGS=(--oversubscribe)
 [[ $(id -u) -eq 0 ]] && MPIRUN_FLAGS+=(--allow-run-as-root)
 OUT="results/quick-$(date +%Y%m%d-%H%M%S).h5"
-mpirun -np 2 "${MPIRUN_FLAGS[@]}" build/launcher/pbe_dist experiments/quick.yaml -o "$OUT"
+phase run mpirun -np 2 "${MPIRUN_FLAGS[@]}" build/launcher/pbe_dist experiments/quick.yaml -o "$OUT"
+REPORT="${OUT%.h5}"
+phase report build/launcher/pbe_dist report "$OUT" --figures --out "$REPORT"
+echo "demo: results $OUT"
+echo "demo: report $REPORT/report.md"
+echo "demo: figures $REPORT/figures/"
