@@ -147,9 +147,8 @@ TEST_F(CheckpointTest, AModelStateOfAnotherShapeOrTypeIsRefusedAndTheModelKeepsI
   EXPECT_TRUE(torch::equal(same_shape->weight, weight_before)) << "the weight was loaded before the bias was refused";
 }
 
-// fuzz/checkpoint.cc's finding (its input in the corpus as curve-epoch-out-of-range): a curve row
-// whose epoch does not fit an int was converted anyway (undefined behaviour). A curve's epochs must
-// be whole numbers an int holds.
+// fuzz/checkpoint.cc's finding (UBSan): a curve row whose epoch does not fit an int was converted
+// anyway, undefined behaviour. A curve's epochs must be whole numbers an int holds.
 TEST_F(CheckpointTest, ACurveWhoseEpochIsNoWholeIntIsRefused) {
   for (const double epoch : {5.28332e+180, -1.0, 2.5, std::nan("")}) {
     at::Tensor rows = curve_state(TrainCurve(2));
