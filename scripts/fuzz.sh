@@ -16,7 +16,7 @@ cmake --preset fuzz > /dev/null
 cmake --build --preset fuzz --target "fuzz_$NAME"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-[ -d "fuzz/corpus/$NAME" ] && cp -r "fuzz/corpus/$NAME/." "$WORK/"
+[ -d "fuzz/corpus/$NAME" ] && cp -rL "fuzz/corpus/$NAME/." "$WORK/"  # -L: a seed may link to a spec
 mkdir -p fuzz-artifacts
 # The harnesses write their scratch files under TMPDIR: memory, where there is some.
 [ -d /dev/shm ] && export TMPDIR=/dev/shm
