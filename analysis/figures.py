@@ -106,6 +106,7 @@ def pbe_steps(f, out):
         right.plot(range(len(asr)), 100 * asr, marker="o", label=label)
     left.set(title="ACC (%) after each PBE step", xlabel="step")
     right.set(title="ASR (%) after each PBE step", xlabel="step")
+    left.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # steps are whole
     right.legend(fontsize=7)
     save(fig, out, "pbe-steps")
 
