@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "core/attacks/badnets.h"
 #include "core/attacks/registry.h"
@@ -311,11 +313,19 @@ TEST(SpecParser, EveryShippedSpecParses) {
 }
 
 TEST(SpecParser, ShippedSpecsParse) {
-  for (const char* f : {"quick.yaml", "smoke.yaml"}) {
-    ExperimentSpec s = parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/" + f);
-    EXPECT_EQ(s.dataset.name, "fashion-mnist") << f;
-    EXPECT_EQ(s.attacks.size(), 2u) << f;
-  }
+  ExperimentSpec smoke = parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/smoke.yaml");
+  EXPECT_EQ(smoke.dataset.name, "fashion-mnist");
+  EXPECT_EQ(smoke.attacks.size(), 2u);
+  // The demo: the clean row, an attack PBE erases and one it does not; FT beside PBE; the probes.
+  ExperimentSpec quick = parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/quick.yaml");
+  EXPECT_EQ(quick.dataset.name, "fashion-mnist");
+  std::vector<std::string> ids;
+  for (const auto& a : quick.attacks) ids.push_back(a.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"none", "blend", "badnets"}));
+  ids.clear();
+  for (const auto& d : quick.defenses) ids.push_back(d.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"none", "ft", "pbe"}));
+  EXPECT_GT(quick.probes.samples, 0);
   // The paper's matrix: 8 attack rows x 3 seeds, 9 defenses, on each dataset.
   for (const char* f : {"all.yaml", "all-gtsrb.yaml"}) {
     ExperimentSpec s = parse_spec_file(std::string(PBE_SOURCE_DIR) + "/experiments/" + f);
