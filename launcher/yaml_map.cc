@@ -89,7 +89,11 @@ YamlMap YamlMap::map(const std::string& key) { return YamlMap(node(key), key_pat
 void YamlMap::finish() const {
   if (!node_.IsMap()) return;
   for (const auto& kv : node_) {
-    auto key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar())  // YAML allows `[a, b]: 1` and `? {a: 1}`; a spec's keys are names
+      throw_config_error(file_, kv.first, path_,
+                         std::string("a key must be a name, got a ") +
+                             (kv.first.IsMap() ? "mapping" : kv.first.IsSequence() ? "list" : "null"));
+    const std::string key = kv.first.Scalar();
     if (!used_.count(key)) throw_config_error(file_, kv.first, key_path(key), "unknown key");
   }
 }

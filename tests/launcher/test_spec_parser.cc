@@ -88,6 +88,17 @@ TEST(SpecParser, UnknownTopLevelKeyNamesLineAndKey) {
   EXPECT_EQ(error_of(std::string(kValid) + "epochz: 3\n"), "spec.yaml:24: epochz: unknown key");
 }
 
+// Found by fuzz/spec.cc: YAML allows a list, a mapping or null as a key, which was converted to
+// a string unchecked and escaped as yaml-cpp's exception instead of a one-line error.
+TEST(SpecParser, KeysThatAreNoNamesAreRefusedWithTheirLine) {
+  EXPECT_EQ(error_of(std::string(kValid) + "[0, 1]: 3\n"), "spec.yaml:24: a key must be a name, got a list");
+  EXPECT_EQ(error_of(replace(kValid, "  epochs: 2\n", "  epochs: 2\n  [0, 1]: 1\n")),
+            "spec.yaml:11: training: a key must be a name, got a list");
+  EXPECT_EQ(error_of(replace(kValid, "  epochs: 2\n", "  epochs: 2\n  ? {a: 1}\n  : 1\n")),
+            "spec.yaml:11: training: a key must be a name, got a mapping");
+  EXPECT_EQ(error_of(std::string(kValid) + "~: 3\n"), "spec.yaml:24: a key must be a name, got a null");
+}
+
 TEST(SpecParser, UnknownNestedKey) {
   EXPECT_EQ(error_of(replace(kValid, "  epochs: 2\n", "  epoch: 2\n")),
             "spec.yaml:10: training.epoch: unknown key");
