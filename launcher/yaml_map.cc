@@ -20,6 +20,11 @@ template <> const char* kind_name<std::vector<int>>() { return "a list of intege
 template <> const char* kind_name<std::vector<double>>() { return "a list of numbers"; }
 template <> const char* kind_name<std::vector<std::string>>() { return "a list of strings"; }
 
+// What a node that is no scalar is, for errors: "mapping", "list" or "null".
+const char* non_scalar_kind(const YAML::Node& node) {
+  return node.IsMap() ? "mapping" : node.IsSequence() ? "list" : "null";
+}
+
 template <class T>
 struct is_vector : std::false_type {};
 template <class T>
@@ -43,8 +48,8 @@ T convert_scalar(const YAML::Node& node, const std::string& key, const std::stri
     return out;
   } else {
     if (!node.IsScalar())
-      throw_config_error(file, node, key, std::string("expected ") + kind_name<T>() + ", got a " +
-                                              (node.IsMap() ? "mapping" : node.IsSequence() ? "list" : "null"));
+      throw_config_error(file, node, key,
+                         std::string("expected ") + kind_name<T>() + ", got a " + non_scalar_kind(node));
     try {
       return node.as<T>();
     } catch (const YAML::Exception&) {
@@ -91,8 +96,7 @@ void YamlMap::finish() const {
   for (const auto& kv : node_) {
     if (!kv.first.IsScalar())  // YAML allows `[a, b]: 1` and `? {a: 1}`; a spec's keys are names
       throw_config_error(file_, kv.first, path_,
-                         std::string("a key must be a name, got a ") +
-                             (kv.first.IsMap() ? "mapping" : kv.first.IsSequence() ? "list" : "null"));
+                         std::string("a key must be a name, got a ") + non_scalar_kind(kv.first));
     const std::string key = kv.first.Scalar();
     if (!used_.count(key)) throw_config_error(file_, kv.first, key_path(key), "unknown key");
   }
