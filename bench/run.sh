@@ -4,9 +4,15 @@
 set -euo pipefail
 BUILD=${1:-build}
 "$BUILD/bench/pbe_bench_training" --benchmark_format=json --benchmark_min_time=2 > "$BUILD/bench.json"
-python3 - "$BUILD/bench.json" <<'PY'
+# pbe_dist keeps freed buffers in the heap (util/memory.h, keep_freed_memory); the benchmarks run
+# with glibc's defaults, and once more with the same setting through GLIBC_TUNABLES.
+GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=2147483647 \
+  "$BUILD/bench/pbe_bench_training" --benchmark_filter=Layout --benchmark_format=json --benchmark_min_time=2 \
+  > "$BUILD/bench_heap.json"
+python3 - "$BUILD/bench.json" "$BUILD/bench_heap.json" <<'PY'
 import json, sys
 runs = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
+heap = {b["name"]: b for b in json.load(open(sys.argv[2]))["benchmarks"]}
 step1 = runs["BM_TrainStep/threads:1/real_time"]
 step2 = runs["BM_TrainStep/threads:2/real_time"]
 pack = runs["BM_GradientPackUnpack/real_time"]
@@ -15,6 +21,12 @@ print(f"train step, batch 128, 1 thread : {step1['items_per_second']:.0f} img/s 
 print(f"train step, batch 128, 2 threads: {step2['items_per_second']:.0f} img/s ({step2['items_per_second'] / step1['items_per_second']:.2f}x)")
 print(f"gradient pack+unpack per step   : {pack['real_time'] / step1['real_time']:.3f}x of a 1-thread train step")
 print(f"prediction, 1 thread            : {pred['items_per_second'] / step1['items_per_second']:.2f}x the training throughput")
+for kind in ("TrainStep", "Pgd"):
+    nchw = runs[f"BM_Layout{kind}/channels_last:0/real_time"]["items_per_second"]
+    nhwc = runs[f"BM_Layout{kind}/channels_last:1/real_time"]["items_per_second"]
+    kept = heap[f"BM_Layout{kind}/channels_last:1/real_time"]["items_per_second"]
+    print(f"{kind:9s} batch 64, 1 thread, NCHW weights: {nchw:.0f} img/s (baseline 1.00x); channels-last: "
+          f"{nhwc:.0f} img/s ({nhwc / nchw:.2f}x); channels-last, freed memory kept: {kept:.0f} img/s ({kept / nchw:.2f}x)")
 PY
 
 # Collectives and sharded PGD under mpirun: 1 rank x 1 thread is the baseline.

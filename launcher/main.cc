@@ -13,6 +13,7 @@
 #include "pbe_version.h"
 #include "util/error.h"
 #include "util/join.h"
+#include "util/memory.h"
 
 namespace {
 
@@ -39,6 +40,7 @@ void add_common(CLI::App* cmd, pbe::RunOptions& o, std::string& log_level) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pbe::keep_freed_memory();
   std::unique_ptr<pbe::World> world;
   try {
     world = std::make_unique<pbe::World>(&argc, &argv);

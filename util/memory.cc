@@ -1,8 +1,10 @@
 #include "util/memory.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <limits>
 
 namespace pbe {
 
@@ -10,6 +12,13 @@ int64_t physical_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page = ::sysconf(_SC_PAGESIZE);
   return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
+}
+
+void keep_freed_memory() {
+#ifdef M_MMAP_THRESHOLD
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // DEFAULT_MMAP_THRESHOLD_MAX on 64-bit
+  ::mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
 }
 
 std::string format_bytes(double bytes) {
