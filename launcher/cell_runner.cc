@@ -62,9 +62,12 @@ MatrixRow make_row(const CellKey& key, const std::string& defense, Status status
 }  // namespace
 
 CellRunner::CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group, torch::Device device,
-                       ResultStore* store, ProgressReporter& progress)
-    : spec_(spec), data_(data), group_(group), device_(device), store_(store), progress_(progress) {
+                       ResultStore* store, ProgressReporter& progress, const ModelStore* models,
+                       RecipeCompute compute)
+    : spec_(spec), data_(data), group_(group), device_(device), store_(store), progress_(progress), models_(models),
+      compute_(compute) {
   curve_test_ = seeded_subset(data.test, spec.curve_test_samples, derive_seed(0, "curve"));
+  if (models_) data_digest_ = data_digest(data.train, curve_test_);
 }
 
 std::vector<ProbeRecord> CellRunner::run_probes(ClassifierImpl& infected, const Attack& attack, int seed) {
@@ -131,7 +134,10 @@ void CellRunner::save_infected(const std::string& id, int seed, ClassifierImpl& 
 }
 
 bool CellRunner::load_infected(const std::string& id, int seed, Classifier& model, Attack& attack) {
-  const std::string path = checkpoint_path(id, seed, ".pt");
+  return load_victim(checkpoint_path(id, seed, ".pt"), model, attack, nullptr);
+}
+
+bool CellRunner::load_victim(const std::string& path, Classifier& model, Attack& attack, TrainCurve* curve) {
   std::string problem;
   auto state = load_checkpoint_on_all(path, group_, problem);
   if (state) {
@@ -143,6 +149,7 @@ bool CellRunner::load_infected(const std::string& id, int seed, Classifier& mode
       for (const auto& [name, t] : *state)
         if (name.rfind("attack/", 0) == 0) saved.emplace_back(name.substr(7), t);
       attack.restore(saved);
+      if (curve) *curve = load_curve_state(checkpoint_tensor(*state, "curve", path), path);
     } catch (const std::exception& e) {
       state.reset();
       problem = e.what();
@@ -179,7 +186,18 @@ ClassifierImpl* CellRunner::clean_model(int seed) {
     auto attack = entry.make();
     if (!attack->is_clean()) continue;
     Classifier model;
-    if (!load_infected(entry.id, seed, model, *attack)) {
+    TrainCurve unused;
+    const std::string stored =
+        models_ ? models_->tensors_path(ModelStore::key(
+                      victim_recipe(spec_, entry, seed, model_options(), data_digest_, compute_)))
+                : "";
+    bool loaded = load_infected(entry.id, seed, model, *attack);
+    if (!loaded && models_ && load_victim(stored, model, *attack, &unused)) {
+      loaded = true;
+      spdlog::info("seed {}: the clean model for the probes from the model store ({})", seed, stored);
+    }
+    if (!loaded) {
+      // Not stored: its cell stores it with its curve, which this training does not evaluate.
       spdlog::info("seed {}: training the clean model for the probes (its cell runs elsewhere or later)", seed);
       // No epoch checkpoints: the clean cell's own training (another group, maybe) owns that file.
       train_victim(*attack, model, entry.id, seed, {}, /*epoch_checkpoints=*/false);
@@ -227,14 +245,36 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   Classifier model;
   PoisonedDataset poisoned;  // The defender's training set: poisoned, the mask unknown to it.
   try {
+    const std::string recipe =
+        models_ ? victim_recipe(spec_, *cell.attack, key.seed, model_options(), data_digest_, compute_) : "";
+    arec.model_key = models_ ? ModelStore::key(recipe) : "";
+    TrainCurve stored_curve;
     if (attack_stored && load_infected(key.attack, key.seed, model, attack)) {
       spdlog::info("cell {} seed {}: infected model from its checkpoint", key.attack, key.seed);
       poisoned = attack.poison(train, derive_seed(key.seed, "poison"));  // as infect() made it
+    } else if (models_ && load_victim(models_->tensors_path(arec.model_key), model, attack, &stored_curve)) {
+      spdlog::info("cell {} seed {}: infected model from the model store ({})", key.attack, key.seed,
+                   models_->tensors_path(arec.model_key));
+      arec.model_source = "store";
+      poisoned = attack.poison(train, derive_seed(key.seed, "poison"));  // as infect() made it
+      arec.curve = to_columns(stored_curve);
+      // The training it saves counts as done, not towards the throughput.
+      progress_.on_event({"model store", 0, 1, 1, 1, 0, static_cast<int64_t>(cell.attack_image_epochs)});
     } else {
       Infection infection = train_victim(attack, model, key.attack, key.seed, eval_curve, /*epoch_checkpoints=*/true);
       poisoned = std::move(infection.poisoned);
       arec.curve = to_columns(infection.curve);
       save_infected(key.attack, key.seed, *model, attack);
+      if (models_ && group_.rank() == 0) {
+        NamedTensors entry = model_state(*model);
+        for (const auto& [name, t] : attack.state()) entry.emplace_back("attack/" + name, t);
+        entry.emplace_back("curve", curve_state(infection.curve));
+        try {  // a cache: a run goes on without it
+          models_->put(recipe, entry);
+        } catch (const std::exception& e) {
+          spdlog::warn("model store: {}; this model is not stored", e.what());
+        }
+      }
     }
     before = evaluate_backdoor(*model, test, attack, group_);
     arec.poison_mask = to_vector<uint8_t>(poisoned.poison_mask.to(torch::kByte));

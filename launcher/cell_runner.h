@@ -5,24 +5,30 @@
 #include "core/attacks/attack.h"
 #include "core/data/dataset.h"
 #include "core/random.h"
+#include "core/training/model_store.h"
 #include "distributed/process_group.h"
 #include "launcher/plan.h"
 #include "launcher/progress_reporter.h"
 #include "launcher/spec.h"
+#include "launcher/victim_recipe.h"
 #include "storage/records.h"
 #include "storage/result_store.h"
 
 namespace pbe {
 
 // Runs one cell on a process group: poison, train the infected model (data-parallel), evaluate,
-// then each defense on a copy of it. Models live on `device`; data and records on the CPU. Every
+// then each defense on a copy of it. With a model store (`models`, non-null), the infected model,
+// its attack's state and its training curve come from the store when their recipe's key is there
+// (launcher/victim_recipe.h), and are stored after training otherwise; the attack unit records
+// which (model_source: trained or store) and the key. Models live on `device`; data and records on the CPU. Every
 // rank of the group calls run() together; only the rank holding `store` (non-null) commits, one
 // unit at a time: the attack, then each defense. A RunError (e.g. divergence) marks the unit
 // failed and the cell goes on; other exceptions propagate.
 class CellRunner {
  public:
   CellRunner(const ExperimentSpec& spec, const TrainTest& data, ProcessGroup& group, torch::Device device,
-             ResultStore* store, ProgressReporter& progress);
+             ResultStore* store, ProgressReporter& progress, const ModelStore* models = nullptr,
+             RecipeCompute compute = {});
   std::vector<MatrixRow> run(const Cell& cell);
   // --resume: the units `stored` holds are skipped (their rows are returned as they are), and a
   // cell whose attack unit is stored takes its infected model and attack state from its checkpoint
@@ -43,6 +49,9 @@ class CellRunner {
   // was no file.
   void save_infected(const std::string& id, int seed, ClassifierImpl& model, const Attack& attack);
   bool load_infected(const std::string& id, int seed, Classifier& model, Attack& attack);
+  // The same for any file of that format (a checkpoint, a model store entry), with the training
+  // curve when `curve` is non-null (the file must hold one then).
+  bool load_victim(const std::string& path, Classifier& model, Attack& attack, TrainCurve* curve);
   // The seed's clean model when the spec has a "none" row: the one its cell trained, or (that cell
   // not run here yet: another group, or later in the spec) the same training done now. Null otherwise.
   ClassifierImpl* clean_model(int seed);
@@ -53,6 +62,9 @@ class CellRunner {
   ProcessGroup& group_;
   torch::Device device_;  // Where this rank's models compute.
   ResultStore* store_;
+  const ModelStore* models_;  // null: no model store
+  RecipeCompute compute_;
+  std::string data_digest_;   // with a model store: data_digest() of the training set and curve_test_
   ProgressReporter& progress_;
   Dataset curve_test_;  // The fixed test subset the per-epoch curves evaluate on.
   // Each seed's clean model: the probes' baseline.

@@ -25,6 +25,7 @@
 #include "launcher/spec.h"
 #include "launcher/stop_signals.h"
 #include "pbe_version.h"
+#include "util/atomic_file.h"
 #include "storage/h5.h"
 #include "storage/result_store.h"
 #include "storage/storage_error.h"
@@ -39,10 +40,18 @@ std::string iso_now() {
   return buf;
 }
 
+// The spec's model store: none, or its folder ("auto": models/ beside the results file).
+std::unique_ptr<ModelStore> open_model_store(const ExperimentSpec& spec) {
+  if (spec.model_store == "none") return nullptr;
+  return std::make_unique<ModelStore>(spec.model_store == "auto" ? directory_of(spec.output) + "/models"
+                                                                  : spec.model_store);
+}
+
 ExperimentSpec load_spec(const RunOptions& o) {
   ExperimentSpec spec = parse_spec_file(o.spec_path);
   if (!o.output.empty()) spec.output = o.output;
   if (o.threads >= 0) spec.threads = o.threads;
+  if (!o.model_store.empty()) spec.model_store = o.model_store;
   return spec;
 }
 
@@ -270,7 +279,9 @@ int run_command(const World& world, const RunOptions& o) {
   // Each group's first rank reports its group's progress (its log lines carry its rank).
   if (group.rank() == 0) log_at_requested_level();
   ProgressReporter progress(group.rank() == 0, plan.image_epochs_to_run(selected, runner_resume) / groups);
-  CellRunner runner(spec, data, group, device, store.get(), progress);
+  const auto models = open_model_store(spec);
+  if (models && world.rank() == 0) spdlog::info("model store: {}", models->dir());
+  CellRunner runner(spec, data, group, device, store.get(), progress, models.get(), RecipeCompute{group.size(), threads});
   runner.resume_from(std::move(runner_resume));
   install_stop_signals();
   // SIGTERM, SIGINT, SIGUSR1: every group stops at its next safe point (a rank that got the signal

@@ -14,6 +14,7 @@ struct RunOptions {
   bool overwrite = false;      // Replace an existing results file.
   bool resume = false;         // Finish an existing results file of the same spec (or start it).
   std::string cells;           // Run only these plan positions ("1,3-4"; SLURM array tasks). "" = all.
+  std::string model_store;     // Overrides the spec's model_store when non-empty.
   std::string command_line;    // For the provenance record.
 };
 
@@ -56,6 +57,13 @@ int data_command(const World& world, const std::string& name, const std::string&
 // `pbe_dist list`: every attack and defense a spec can name, with its options' keys, defaults
 // and meanings, as Markdown (docs/options.md). Rank 0 prints. Exit 0.
 int list_command(const World& world);
+
+// `pbe_dist models list [--store DIR]`: every entry of a model store (launcher/victim_recipe.h,
+// core/training/model_store.h) with what made it and its size. `pbe_dist models show KEY`: one
+// entry (a unique prefix of its key will do): its recipe, its tensors, and whether its checksum
+// holds. Rank 0 prints. Exit 0; 2 for a key that names no entry, or several, or a corrupt entry.
+int models_list_command(const World& world, const std::string& store);
+int models_show_command(const World& world, const std::string& store, const std::string& key);
 
 // `pbe_dist inspect FILE`: every cell of the file's spec and the state of each unit (done,
 // failed with its error, missing). Rank 0 prints. Exit 0; 2 for a file that is not results.

@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
                 "Finish the results file of an interrupted run of this spec: skip its finished units, reuse its "
                 "checkpoints (starts the file if there is none)")
       ->excludes(overwrite);
+  run->add_option("--model-store", options.model_store,
+                  "Model store folder: trained victims are taken from it and stored in it (auto: <results "
+                  "folder>/models; none: train every victim). Overrides the spec's model_store");
   run->add_option("--cells", options.cells,
                   "Run only these cells, by their number in `pbe_dist plan` (1,3-4): one SLURM array task's share; "
                   "`pbe_dist merge` joins the files");
@@ -74,6 +77,14 @@ int main(int argc, char** argv) {
   data->add_option("path", data_path, "The folder a spec's dataset.path names")->required();
   auto* list = app.add_subcommand(
       "list", "Every dataset, model, attack and defense a spec can name, with their options (Markdown)");
+  std::string store_dir = "results/models", model_key;
+  auto* models = app.add_subcommand("models", "The model store: its trained victims and what made them");
+  models->require_subcommand(1);
+  auto* models_list = models->add_subcommand("list", "Every model in the store, with what made it and its size");
+  auto* models_show = models->add_subcommand("show", "One model: its recipe, its tensors, whether its checksum holds");
+  models_show->add_option("key", model_key, "Its key, or a prefix that only it has")->required();
+  for (auto* cmd : {models_list, models_show})
+    cmd->add_option("--store", store_dir, "The store's folder (a spec's model_store)")->capture_default_str();
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "List the cells of a results file and each unit's state");
   inspect->add_option("file", inspect_path, "Results file (HDF5)")->required();
@@ -141,6 +152,10 @@ int main(int argc, char** argv) {
       code = pbe::data_command(*world, data_name, data_path);
     else if (list->parsed())
       code = pbe::list_command(*world);
+    else if (models_list->parsed())
+      code = pbe::models_list_command(*world, store_dir);
+    else if (models_show->parsed())
+      code = pbe::models_show_command(*world, store_dir, model_key);
     else if (inspect->parsed())
       code = pbe::inspect_command(*world, inspect_path);
     else if (report->parsed())

@@ -51,6 +51,9 @@ struct ExperimentSpec {
   std::string text;        // The YAML as written (stored in the results).
   std::string name;
   std::string output;      // Results file. Default: results/<name>.h5
+  // The model store (core/training/model_store.h): "auto" = <the output's folder>/models, "none"
+  // = every victim is trained, or a folder.
+  std::string model_store = "auto";
   int threads = 0;         // Intra-op threads per rank; 0 = cores on this host / ranks on this host.
   // Ranks that work on one cell together; the world splits into groups of this size, each taking
   // the next cell as it finishes. 0 = all ranks form one group. Must divide the rank count.

@@ -137,6 +137,8 @@ ExperimentSpec parse_spec_text(const std::string& text, const std::string& file)
   YamlMap top(root, "", file);
   spec.name = top.get<std::string>("name", std::filesystem::path(file).stem().string());
   spec.output = top.get<std::string>("output", "results/" + spec.name + ".h5");
+  spec.model_store = top.get("model_store", spec.model_store);
+  if (spec.model_store.empty()) top.fail(top.node("model_store"), "model_store", "must be auto, none or a folder");
   spec.threads = top.get("threads", spec.threads);
   if (spec.threads < 0) top.fail(top.node("threads"), "threads", "must be >= 0 (0 = automatic)");
   spec.ranks_per_cell = top.get("ranks_per_cell", spec.ranks_per_cell);

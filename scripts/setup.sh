@@ -16,7 +16,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
+  libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev libssl-dev
   dataset-fashion-mnist
   python3 python3-venv python3-h5py python3-numpy python3-matplotlib python3-pil
   slurm-wlm munge

@@ -71,6 +71,8 @@ struct AttackRecord {
   std::vector<uint8_t> poison_mask;  // 1 = poisoned training row
   std::vector<Artifact> trigger;      // Empty for the clean model.
   std::vector<ProbeRecord> probes;    // Empty for the clean model or with probes off.
+  std::string model_source = "trained";  // trained, or store: taken from the model store
+  std::string model_key;                 // The model store's key; "" without a store
 };
 
 struct DefenseRecord {

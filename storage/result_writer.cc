@@ -71,6 +71,8 @@ void ResultWriter::write_attack(const CellKey& cell, const AttackRecord& r) {
   h5::write_attr(cell_group, "error", r.error, ctx);
   h5::Handle g = h5::open_or_create_group(cell_group, "attack", ctx);
   write_common(g, r.status, r.error, r.seconds, r.options, r.metrics, r.curve, ctx);
+  h5::write_attr(g, "model_source", r.model_source, ctx);
+  h5::write_attr(g, "model_key", r.model_key, ctx);
   if (!r.poison_mask.empty()) h5::write_dataset(g, "poison_mask", r.poison_mask, ctx);
   write_artifacts(g, "trigger", r.trigger, ctx);
   for (const auto& p : r.probes) {
