@@ -25,10 +25,10 @@
 #include "launcher/spec.h"
 #include "launcher/stop_signals.h"
 #include "pbe_version.h"
-#include "util/atomic_file.h"
 #include "storage/h5.h"
 #include "storage/result_store.h"
 #include "storage/storage_error.h"
+#include "util/atomic_file.h"
 
 namespace pbe {
 namespace {
