@@ -64,6 +64,11 @@ int list_command(const World& world);
 // holds. Rank 0 prints. Exit 0; 2 for a key that names no entry, or several, or a corrupt entry.
 int models_list_command(const World& world, const std::string& store);
 int models_show_command(const World& world, const std::string& store, const std::string& key);
+// `pbe_dist models gc RESULTS.h5... [--delete]`: the entries no attack unit of the given results
+// files refers to (by its model_key); listed, and deleted with `remove`. Exit 0; 2 for a file that
+// is not results (nothing deleted then).
+int models_gc_command(const World& world, const std::string& store, const std::vector<std::string>& results,
+                      bool remove);
 
 // `pbe_dist inspect FILE`: every cell of the file's spec and the state of each unit (done,
 // failed with its error, missing). Rank 0 prints. Exit 0; 2 for a file that is not results.

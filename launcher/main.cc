@@ -83,7 +83,13 @@ int main(int argc, char** argv) {
   auto* models_list = models->add_subcommand("list", "Every model in the store, with what made it and its size");
   auto* models_show = models->add_subcommand("show", "One model: its recipe, its tensors, whether its checksum holds");
   models_show->add_option("key", model_key, "Its key, or a prefix that only it has")->required();
-  for (auto* cmd : {models_list, models_show})
+  std::vector<std::string> gc_results;
+  bool gc_delete = false;
+  auto* models_gc = models->add_subcommand(
+      "gc", "The models no given results file refers to: listed (a dry run), deleted with --delete");
+  models_gc->add_option("results", gc_results, "Results files (HDF5) whose models stay")->required();
+  models_gc->add_flag("--delete", gc_delete, "Delete them");
+  for (auto* cmd : {models_list, models_show, models_gc})
     cmd->add_option("--store", store_dir, "The store's folder (a spec's model_store)")->capture_default_str();
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "List the cells of a results file and each unit's state");
@@ -156,6 +162,8 @@ int main(int argc, char** argv) {
       code = pbe::models_list_command(*world, store_dir);
     else if (models_show->parsed())
       code = pbe::models_show_command(*world, store_dir, model_key);
+    else if (models_gc->parsed())
+      code = pbe::models_gc_command(*world, store_dir, gc_results, gc_delete);
     else if (inspect->parsed())
       code = pbe::inspect_command(*world, inspect_path);
     else if (report->parsed())

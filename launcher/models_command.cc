@@ -2,11 +2,13 @@
 
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "core/training/checkpoint.h"
 #include "core/training/model_store.h"
 #include "launcher/commands.h"
+#include "storage/result_store.h"
 #include "core/errors.h"
 #include "util/memory.h"
 
@@ -54,6 +56,28 @@ int models_show_command(const World& world, const std::string& store, const std:
   std::cout << path << " (" << format_bytes(static_cast<double>(e.bytes)) << ", checksum ok)\n" << e.recipe;
   for (const auto& [name, t] : *tensors)
     std::cout << fmt::format("  {} {} [{}]\n", name, t.dtype().name(), fmt::join(t.sizes().vec(), ", "));
+  return 0;
+}
+
+int models_gc_command(const World& world, const std::string& store, const std::vector<std::string>& results,
+                      bool remove) {
+  if (world.rank() != 0) return 0;
+  std::set<std::string> used;  // every file is read before anything is deleted
+  for (const auto& path : results)
+    for (const auto& [cell, unit] : read_stored_results(path).attacks) used.insert(unit.model_key);
+  const ModelStore models(store);
+  int64_t count = 0, bytes = 0;
+  for (const auto& e : models.list()) {
+    if (used.count(e.key)) continue;
+    auto f = recipe_fields(e.recipe);
+    std::cout << fmt::format("{} {}  {:>9}  {} / {} / {} seed {}\n", remove ? "deleted" : "unused ", e.key.substr(0, 12),
+                             format_bytes(static_cast<double>(e.bytes)), f["dataset"], f["model"], f["attack"], f["seed"]);
+    if (remove) models.remove(e.key);
+    ++count;
+    bytes += e.bytes;
+  }
+  std::cout << fmt::format("{}: {} model(s) no results file given refers to, {}{}\n", store, count,
+                           format_bytes(static_cast<double>(bytes)), remove || count == 0 ? "" : " (--delete deletes them)");
   return 0;
 }
 

@@ -174,6 +174,7 @@ StoredResults read_stored_results(const std::string& path) {
     if (!parse_status(status, u.status))
       throw StorageError(path + ": /cells/" + n + ": status \"" + status + "\" is neither \"done\" nor \"failed\"");
     u.error = h5::read_string_attr(g, "error", path);
+    if (H5Aexists(g, "model_key") > 0) u.model_key = h5::read_string_attr(g, "model_key", path);
     if (H5Lexists(g, "metrics", H5P_DEFAULT) > 0) {
       h5::Handle m = h5::checked(H5Gopen2(g, "metrics", H5P_DEFAULT), path, "open attack metrics");
       if (H5Aexists(m, "acc") > 0) u.acc = h5::read_double_attr(m, "acc", path);

@@ -60,6 +60,7 @@ struct StoredUnit {
   Status status = Status::kDone;
   std::string error;
   double acc = std::nan(""), asr = std::nan("");  // Its metrics (NaN when absent).
+  std::string model_key;  // Its victim's key in the model store ("" without one, or in older files).
 };
 // What a results file holds (--resume, inspect, merge): the spec that started it, each cell's
 // attack unit (keyed by CellKey::group_path()) and the /matrix rows (one per finished defense).

@@ -54,6 +54,14 @@ std::string ModelStore::put(const std::string& recipe, const NamedTensors& tenso
   return k;
 }
 
+void ModelStore::remove(const std::string& key) const {
+  for (const std::string& path : {tensors_path(key), recipe_path(key)}) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    if (ec) throw std::runtime_error(path + ": cannot remove: " + ec.message());
+  }
+}
+
 std::vector<StoreEntry> ModelStore::list() const {
   std::vector<StoreEntry> entries;
   std::error_code ec;

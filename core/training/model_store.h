@@ -55,6 +55,9 @@ class ModelStore {
   std::string put(const std::string& recipe, const NamedTensors& tensors) const;
   // Every entry (a .pt with a key's name), by key.
   std::vector<StoreEntry> list() const;
+  // Deletes the entry's files (its .pt first: a .yaml alone is no entry). Throws
+  // std::runtime_error naming the file when one cannot be removed.
+  void remove(const std::string& key) const;
 
  private:
   std::string dir_;

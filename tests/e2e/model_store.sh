@@ -2,9 +2,9 @@
 # The model store: a second run of a spec takes every victim from the store (no training: no
 # "train" progress line, model_source "store" for every attack unit) and ends with the /matrix,
 # curves and triggers of the first, bit for bit but the seconds; a truncated entry is reported and
-# trained again, and the next run reuses it; model_store: none trains and stores nothing; two jobs
-# started together on one empty store both finish with the same results and leave one entry per
-# victim (and no temporaries).
+# trained again, and the next run reuses it; `models list|show|gc` list, show and collect entries;
+# model_store: none trains and stores nothing; two jobs started together on one empty store both
+# finish with the same results and leave one entry per victim (and no temporaries).
 # usage: model_store.sh PBE_DIST MPIEXEC PYTHON SOURCE_DIR
 set -euo pipefail
 PBE_DIST=$1 MPIEXEC=$2 PYTHON=$3 SRC=$4
@@ -63,6 +63,22 @@ expect "store store store" "$WORK/b.h5" "$WORK/a.h5"
 grep -q ": train epoch" "$WORK/b.log" && fail "the second run trained a victim"
 [ "$(grep -c "from the model store" "$WORK/b.log")" = 3 ] || fail "the second run does not say where its victims came from"
 grep -q "done 100%" "$WORK/b.log" || fail "the second run's progress does not reach 100%"
+
+# gc: an entry no results file refers to is listed, and deleted only with --delete.
+STRAY=$(printf '0%.0s' $(seq 64))
+first=$(find "$WORK/models" -name '*.pt' | head -1)
+cp "$first" "$WORK/models/$STRAY.pt"
+cp "${first%.pt}.yaml" "$WORK/models/$STRAY.yaml"
+"$PBE_DIST" models gc "$WORK/a.h5" --store "$WORK/models" > "$WORK/gc.log" || fail "models gc failed"
+grep -q "^unused  000000000000" "$WORK/gc.log" && grep -q ": 1 model(s) no results file" "$WORK/gc.log" ||
+  { cat "$WORK/gc.log"; fail "models gc does not list the stray entry"; }
+[ -e "$WORK/models/$STRAY.pt" ] || fail "models gc deleted without --delete"
+rc=0
+"$PBE_DIST" models gc "$WORK/a.h5" "$WORK/spec.yaml" --store "$WORK/models" --delete > /dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] && [ -e "$WORK/models/$STRAY.pt" ] || fail "models gc with a file that is not results: exit $rc"
+"$PBE_DIST" models gc "$WORK/a.h5" --store "$WORK/models" --delete > /dev/null || fail "models gc --delete failed"
+[ ! -e "$WORK/models/$STRAY.pt" ] && [ ! -e "$WORK/models/$STRAY.yaml" ] && [ "$(entries "$WORK/models")" = 3 ] ||
+  fail "models gc --delete did not delete just the stray entry"
 
 # 2. A truncated entry: reported, trained again, replaced.
 BADNETS=$("$PYTHON" -c "import h5py; print(h5py.File('$WORK/a.h5','r')['cells/synthetic/small-cnn/badnets/seed0/attack'].attrs['model_key'])")
