@@ -5,11 +5,11 @@
 #include <set>
 #include <sstream>
 
+#include "core/errors.h"
 #include "core/training/checkpoint.h"
 #include "core/training/model_store.h"
 #include "launcher/commands.h"
 #include "storage/result_store.h"
-#include "core/errors.h"
 #include "util/memory.h"
 
 namespace pbe {
@@ -69,10 +69,10 @@ int models_gc_command(const World& world, const std::string& store, const std::v
   int64_t count = 0, bytes = 0;
   for (const auto& e : models.list()) {
     if (used.count(e.key)) continue;
+    if (remove) models.remove(e.key);
     auto f = recipe_fields(e.recipe);
     std::cout << fmt::format("{} {}  {:>9}  {} / {} / {} seed {}\n", remove ? "deleted" : "unused ", e.key.substr(0, 12),
                              format_bytes(static_cast<double>(e.bytes)), f["dataset"], f["model"], f["attack"], f["seed"]);
-    if (remove) models.remove(e.key);
     ++count;
     bytes += e.bytes;
   }
