@@ -126,11 +126,21 @@ std::string CellRunner::checkpoint_path(const std::string& id, int seed, const s
   return spec_.output + ".ckpt/" + id + "-seed" + std::to_string(seed) + suffix;
 }
 
-void CellRunner::save_infected(const std::string& id, int seed, ClassifierImpl& model, const Attack& attack) {
-  if (group_.rank() != 0) return;
+namespace {
+// A victim's tensors, as checkpoints and the model store keep them: the model's, then the attack's.
+NamedTensors victim_state(ClassifierImpl& model, const Attack& attack) {
   NamedTensors state = model_state(model);
   for (const auto& [name, t] : attack.state()) state.emplace_back("attack/" + name, t);
-  save_checkpoint(checkpoint_path(id, seed, ".pt"), state);
+  return state;
+}
+}  // namespace
+
+void CellRunner::save_infected(const std::string& id, int seed, ClassifierImpl& model, const Attack& attack) {
+  if (group_.rank() == 0) save_checkpoint(checkpoint_path(id, seed, ".pt"), victim_state(model, attack));
+}
+
+std::string CellRunner::recipe(const AttackEntry& attack, int seed) const {
+  return victim_recipe(spec_, attack, seed, model_options(), data_digest_, compute_);
 }
 
 bool CellRunner::load_infected(const std::string& id, int seed, Classifier& model, Attack& attack) {
@@ -187,11 +197,8 @@ ClassifierImpl* CellRunner::clean_model(int seed) {
     if (!attack->is_clean()) continue;
     Classifier model;
     TrainCurve unused;
-    const std::string stored =
-        models_ ? models_->tensors_path(ModelStore::key(
-                      victim_recipe(spec_, entry, seed, model_options(), data_digest_, compute_)))
-                : "";
     bool loaded = load_infected(entry.id, seed, model, *attack);
+    const std::string stored = models_ ? models_->tensors_path(ModelStore::key(recipe(entry, seed))) : "";
     if (!loaded && models_ && load_victim(stored, model, *attack, &unused)) {
       loaded = true;
       spdlog::info("seed {}: the clean model for the probes from the model store ({})", seed, stored);
@@ -245,9 +252,8 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
   Classifier model;
   PoisonedDataset poisoned;  // The defender's training set: poisoned, the mask unknown to it.
   try {
-    const std::string recipe =
-        models_ ? victim_recipe(spec_, *cell.attack, key.seed, model_options(), data_digest_, compute_) : "";
-    arec.model_key = models_ ? ModelStore::key(recipe) : "";
+    const std::string victim = models_ ? recipe(*cell.attack, key.seed) : "";
+    arec.model_key = models_ ? ModelStore::key(victim) : "";
     TrainCurve stored_curve;
     if (attack_stored && load_infected(key.attack, key.seed, model, attack)) {
       spdlog::info("cell {} seed {}: infected model from its checkpoint", key.attack, key.seed);
@@ -266,11 +272,10 @@ std::vector<MatrixRow> CellRunner::run(const Cell& cell) {
       arec.curve = to_columns(infection.curve);
       save_infected(key.attack, key.seed, *model, attack);
       if (models_ && group_.rank() == 0) {
-        NamedTensors entry = model_state(*model);
-        for (const auto& [name, t] : attack.state()) entry.emplace_back("attack/" + name, t);
+        NamedTensors entry = victim_state(*model, attack);
         entry.emplace_back("curve", curve_state(infection.curve));
         try {  // a cache: a run goes on without it
-          models_->put(recipe, entry);
+          models_->put(victim, entry);
         } catch (const std::exception& e) {
           spdlog::warn("model store: {}; this model is not stored", e.what());
         }

@@ -52,6 +52,8 @@ class CellRunner {
   // The same for any file of that format (a checkpoint, a model store entry), with the training
   // curve when `curve` is non-null (the file must hold one then).
   bool load_victim(const std::string& path, Classifier& model, Attack& attack, TrainCurve* curve);
+  // The seed's victim of `attack` as the model store keys it (launcher/victim_recipe.h).
+  std::string recipe(const AttackEntry& attack, int seed) const;
   // The seed's clean model when the spec has a "none" row: the one its cell trained, or (that cell
   // not run here yet: another group, or later in the spec) the same training done now. Null otherwise.
   ClassifierImpl* clean_model(int seed);

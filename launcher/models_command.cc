@@ -25,18 +25,21 @@ std::map<std::string, std::string> recipe_fields(const std::string& recipe) {
   return fields;
 }
 
+// One entry's line: its key's first 12 digits, its size and what made it.
+std::string describe(const StoreEntry& e) {
+  auto f = recipe_fields(e.recipe);
+  return fmt::format("{}  {:>9}  {} / {} (width {}) / {} seed {}, {} epochs, {} rank(s)", e.key.substr(0, 12),
+                     format_bytes(static_cast<double>(e.bytes)), f["dataset"], f["model"], f["width"], f["attack"],
+                     f["seed"], f["epochs"], f["ranks"]);
+}
+
 }  // namespace
 
 int models_list_command(const World& world, const std::string& store) {
   if (world.rank() != 0) return 0;
   const auto entries = ModelStore(store).list();
   std::cout << store << ": " << entries.size() << " model(s)\n";
-  for (const auto& e : entries) {
-    auto f = recipe_fields(e.recipe);
-    std::cout << fmt::format("{}  {:>9}  {} / {} (width {}) / {} seed {}, {} epochs, {} rank(s)\n", e.key.substr(0, 12),
-                             format_bytes(static_cast<double>(e.bytes)), f["dataset"], f["model"], f["width"],
-                             f["attack"], f["seed"], f["epochs"], f["ranks"]);
-  }
+  for (const auto& e : entries) std::cout << describe(e) << "\n";
   return 0;
 }
 
@@ -70,9 +73,7 @@ int models_gc_command(const World& world, const std::string& store, const std::v
   for (const auto& e : models.list()) {
     if (used.count(e.key)) continue;
     if (remove) models.remove(e.key);
-    auto f = recipe_fields(e.recipe);
-    std::cout << fmt::format("{} {}  {:>9}  {} / {} / {} seed {}\n", remove ? "deleted" : "unused ", e.key.substr(0, 12),
-                             format_bytes(static_cast<double>(e.bytes)), f["dataset"], f["model"], f["attack"], f["seed"]);
+    std::cout << (remove ? "deleted " : "unused  ") << describe(e) << "\n";
     ++count;
     bytes += e.bytes;
   }

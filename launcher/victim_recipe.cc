@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 #include <torch/version.h>
 
+#include <functional>
+#include <stdexcept>
+
+#include "core/data/augmentation.h"
+#include "core/options.h"
 #include "core/training/model_store.h"
 #include "pbe_version.h"
 
@@ -16,6 +21,37 @@ void add_tensor(Sha256& hash, const at::Tensor& t) {
 }
 
 std::string numbers(const std::vector<double>& v) { return fmt::format("[{}]", fmt::join(v, ", ")); }
+
+// Appends each option an options struct visits as "<prefix><key>: <value>", so the recipe follows
+// the struct's own declaration of its keys.
+class RecipeLines final : public OptionVisitor {
+ public:
+  RecipeLines(std::string& out, std::string prefix) : out_(out), prefix_(std::move(prefix)) {}
+  void operator()(const char* key, int& v, const char*) override { add(key, v); }
+  void operator()(const char* key, int64_t& v, const char*) override { add(key, v); }
+  void operator()(const char* key, uint64_t& v, const char*) override { add(key, v); }
+  void operator()(const char* key, double& v, const char*) override { add(key, v); }
+  void operator()(const char* key, bool& v, const char*) override { add(key, v); }
+  void operator()(const char* key, std::string& v, const char*) override { add(key, v); }
+  void operator()(const char* key, std::vector<int>& v, const char*) override { add(key, fmt::format("[{}]", fmt::join(v, ", "))); }
+  void operator()(const char* key, std::vector<double>& v, const char*) override { add(key, numbers(v)); }
+  void operator()(const char* key, DefenseAugmentation&, const char*) override {
+    throw std::logic_error(std::string("victim recipe: ") + key + ": a defense's option");
+  }
+  void choice(const char* key, size_t& index, const std::vector<std::string>& names, const char*) override {
+    add(key, names.at(index));
+  }
+  void block(const char* key, const std::function<void(OptionVisitor&)>& body, const char*) override {
+    RecipeLines inner(out_, prefix_ + key + ".");
+    body(inner);
+  }
+
+ private:
+  template <class T>
+  void add(const char* key, const T& value) { out_ += fmt::format("{}{}: {}\n", prefix_, key, value); }
+  std::string& out_;
+  std::string prefix_;
+};
 
 }  // namespace
 
@@ -32,7 +68,6 @@ std::string data_digest(const Dataset& train, const Dataset& curve_test) {
 std::string victim_recipe(const ExperimentSpec& spec, const AttackEntry& attack, int seed, const ModelOptions& model,
                           const std::string& data_digest, const RecipeCompute& compute) {
   const TrainOptions& t = spec.training;
-  const Augmentation& a = t.augmentation;
   std::string r;
   auto line = [&r](const char* key, const auto& value) { r += fmt::format("{}: {}\n", key, value); };
   line("recipe", 1);
@@ -58,10 +93,9 @@ std::string victim_recipe(const ExperimentSpec& spec, const AttackEntry& attack,
   line("milestones", fmt::format("[{}]", fmt::join(t.milestones, ", ")));
   line("gamma", t.gamma);
   line("eval_every", t.eval_every);
-  line("augmentation", fmt::format("crop_padding {} crop_probability {} rotation_degrees {} rotation_probability {} "
-                                   "horizontal_flip {}",
-                                   a.crop_padding, a.crop_probability, a.rotation_degrees, a.rotation_probability,
-                                   a.horizontal_flip));
+  Augmentation augmentation = t.augmentation;  // visit() takes it by reference
+  RecipeLines lines(r, "augmentation.");
+  augmentation.visit(lines);
   line("device", to_string(spec.device));
   line("precision", to_string(spec.precision));
   line("channels_last", spec.channels_last);

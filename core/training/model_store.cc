@@ -10,6 +10,7 @@
 
 #include "core/training/checkpoint.h"
 #include "util/atomic_file.h"
+#include "util/file_env.h"
 
 namespace pbe {
 
@@ -45,11 +46,8 @@ std::string ModelStore::put(const std::string& recipe, const NamedTensors& tenso
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) throw std::runtime_error(dir_ + ": cannot create the model store: " + ec.message());
-  write_atomically(recipe_path(k), [&](const std::string& temporary) {
-    std::ofstream out(temporary, std::ios::binary);
-    out << recipe;
-    if (!out.flush()) throw std::runtime_error(temporary + ": cannot write");
-  });
+  write_atomically(recipe_path(k),
+                   [&](const std::string& temporary) { file_env().write_file(temporary, recipe.data(), recipe.size()); });
   save_checkpoint(tensors_path(k), tensors);
   return k;
 }
