@@ -275,6 +275,17 @@ TEST(SpecParser, ComputeOptions) {
   EXPECT_NE(error_of(with("channels_last: maybe\n")).find("spec.yaml:24: channels_last"), std::string::npos);
 }
 
+TEST(SpecParser, ModelStoreIsAutoNoneOrAFolder) {
+  EXPECT_EQ(parse_spec_text(kValid, "spec.yaml").model_store, "auto");
+  const auto with = [](const std::string& lines) {
+    return replace(kValid, "seeds: [0, 1]\n", "seeds: [0, 1]\n" + lines);
+  };
+  EXPECT_EQ(parse_spec_text(with("model_store: /shared/models\n"), "spec.yaml").model_store, "/shared/models");
+  EXPECT_EQ(parse_spec_text(with("model_store: none\n"), "spec.yaml").model_store, "none");
+  EXPECT_EQ(error_of(with("model_store: ''\n")), "spec.yaml:24: model_store: must be auto, none or a folder");
+  EXPECT_NE(error_of(with("model_store: [a]\n")).find("spec.yaml:24: model_store"), std::string::npos);
+}
+
 TEST(SpecParser, CurveTestSamples) {
   EXPECT_EQ(parse_spec_text(kValid, "spec.yaml").curve_test_samples, 2000);
   EXPECT_EQ(parse_spec_text(replace(kValid, "  lr: 0.05\n", "  lr: 0.05\n  curve_test_samples: 0\n"),
